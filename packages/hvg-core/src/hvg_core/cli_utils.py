@@ -1,0 +1,222 @@
+"""Shared command-line helpers: error reporting, ``--config`` files, ``--debug``, progress.
+
+Every HVG console script is built the same way::
+
+    import click
+    from hvg_core.cli_utils import hvg_group, run_group, progress
+
+    @hvg_group(package="hvg-data")
+    def cli():
+        "Build HVG datasets."
+
+    @cli.command()
+    @click.option("--views", default=8)
+    def render(views):
+        for item in progress(range(views), desc="views"):
+            ...
+
+    def main():
+        run_group(cli)
+
+Exit codes: 0 success, 1 runtime failure (``HVGError``), 2 usage or input error (click usage
+errors, ``InputError``, ``MissingResourceError``, ``RegistryError``). A failure prints one message
+naming the file and field; the traceback only appears with ``--debug`` (or ``HVG_DEBUG=1``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tomllib
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from hvg_core.errors import HVGError, InputError
+
+T = TypeVar("T")
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+DEBUG_ENV = "HVG_DEBUG"
+
+
+def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a TOML or YAML file of option defaults.
+
+    Keys may use dashes or underscores (``frame-window`` == ``frame_window``). A table/mapping
+    named after a subcommand holds that subcommand's defaults, e.g. ``[render]``.
+
+    Raises:
+        InputError: Missing file, unknown extension or a syntax error (file named).
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise InputError("config file not found", path=file)
+    text = file.read_text(encoding="utf-8")
+    suffix = file.suffix.lower()
+    try:
+        if suffix == ".toml":
+            data: Any = tomllib.loads(text)
+        elif suffix in {".yaml", ".yml"}:
+            import yaml
+
+            data = yaml.safe_load(text) or {}
+        else:
+            raise InputError("config files must end in .toml, .yaml or .yml", path=file)
+    except (tomllib.TOMLDecodeError, ValueError) as error:
+        if isinstance(error, InputError):
+            raise
+        raise InputError(f"invalid config file: {error}", path=file) from error
+    except Exception as error:  # yaml.YAMLError, imported lazily
+        raise InputError(f"invalid config file: {error}", path=file) from error
+    if not isinstance(data, dict):
+        raise InputError("the top level of a config file must be a table/mapping", path=file)
+    return _normalise_keys(data)
+
+
+def _normalise_keys(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key.replace("-", "_"): _normalise_keys(value) if isinstance(value, dict) else value
+        for key, value in data.items()
+    }
+
+
+def _apply_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    defaults = read_config_file(value)
+    ctx.default_map = {**(ctx.default_map or {}), **defaults}
+    return value
+
+
+def config_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--config FILE``: TOML/YAML defaults for the options (command line still wins)."""
+    return click.option(
+        "--config",
+        type=click.Path(dir_okay=False),
+        is_eager=True,
+        expose_value=False,
+        callback=_apply_config,
+        help="TOML or YAML file of option defaults; command-line values override it.",
+    )(function)
+
+
+def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        os.environ[DEBUG_ENV] = "1"
+    return value
+
+
+def debug_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--debug``: show full tracebacks on failure."""
+    return click.option(
+        "--debug",
+        is_flag=True,
+        is_eager=True,
+        expose_value=False,
+        callback=_set_debug,
+        help="Show the full traceback when something fails.",
+    )(function)
+
+
+def hvg_group(*, package: str, name: str | None = None) -> Callable[[Callable[..., Any]], click.Group]:
+    """Decorator making a click group with ``--help``/``-h``, ``--version`` and ``--debug``.
+
+    Args:
+        package: Distribution whose version ``--version`` prints.
+        name: Command name (defaults to the function name).
+    """
+
+    def decorate(function: Callable[..., Any]) -> click.Group:
+        group = click.group(name=name, context_settings=CONTEXT_SETTINGS)(
+            debug_option(click.version_option(package_name=package)(function))
+        )
+        return group
+
+    return decorate
+
+
+def add_plugin_commands(group: click.Group, group_name: str) -> None:
+    """Add the commands plugins registered for ``group_name`` via ``hvg_register_commands``."""
+    from hvg_core.registry import get_registry
+
+    for entry in get_registry().entries("commands"):
+        if entry.metadata.get("group", "hvg") != group_name:
+            continue
+        command = entry.load()
+        if not isinstance(command, click.Command):
+            raise HVGError(
+                f"plugin {entry.plugin!r} registered command {entry.name!r}, which is not a "
+                f"click.Command but {type(command).__name__}"
+            )
+        group.add_command(command, entry.name)
+
+
+def run_group(
+    group: click.Group, args: list[str] | None = None, *, plugin_group: str | None = None
+) -> None:
+    """Run a console script with HVG's error reporting and exit codes (never returns).
+
+    Args:
+        group: The console script's click group.
+        args: Arguments (default: ``sys.argv[1:]``).
+        plugin_group: Add the plugin commands registered for this group name first.
+    """
+    try:
+        if plugin_group is not None:
+            add_plugin_commands(group, plugin_group)
+        group.main(args=args, standalone_mode=False)
+    except click.exceptions.Exit as exit_:
+        sys.exit(exit_.exit_code)
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except HVGError as error:
+        _report(error, error.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except Exception as error:
+        _report(error, 1, unexpected=True)
+    sys.exit(0)
+
+
+def _report(error: BaseException, code: int, *, unexpected: bool = False) -> None:
+    if os.environ.get(DEBUG_ENV, "") not in {"", "0"}:
+        traceback.print_exception(error)
+    kind = f"{type(error).__name__}: " if unexpected else ""
+    click.secho(f"Error: {kind}{error}", err=True, fg="red")
+    if unexpected and os.environ.get(DEBUG_ENV, "") in {"", "0"}:
+        click.echo("(unexpected failure; run again with --debug for the traceback)", err=True)
+    sys.exit(code)
+
+
+def progress(
+    iterable: Iterable[T],
+    *,
+    desc: str = "",
+    total: int | None = None,
+    unit: str = "it",
+    disable: bool | None = None,
+) -> Iterator[T]:
+    """A tqdm progress bar on stderr that stays quiet when stderr is not a terminal.
+
+    Args:
+        iterable: Items to iterate.
+        desc: Label shown before the bar.
+        total: Number of items when ``iterable`` has no ``len``.
+        unit: Unit name.
+        disable: Force the bar off (``True``) or on (``False``); ``None`` = on only on a TTY.
+            ``HVG_PROGRESS=1`` forces it on, ``HVG_PROGRESS=0`` off.
+    """
+    from tqdm.auto import tqdm
+
+    forced = os.environ.get("HVG_PROGRESS")
+    if disable is None:
+        disable = (not sys.stderr.isatty()) if forced is None else forced in {"0", ""}
+    yield from tqdm(iterable, desc=desc, total=total, unit=unit, disable=disable, leave=False)

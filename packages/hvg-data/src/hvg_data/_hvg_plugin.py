@@ -1,0 +1,5 @@
+"""Built-in parts of hvg-data, registered through the `hvg` entry-point group."""
+
+from __future__ import annotations
+
+from hvg_core.hookspecs import Register, hookimpl
