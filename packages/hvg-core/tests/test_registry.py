@@ -1,0 +1,156 @@
+"""The registry: per-kind registration, lazy references, duplicates, autoload switch."""
+
+from __future__ import annotations
+
+import types
+
+import pluggy
+import pytest
+
+from hvg_core import hookspecs
+from hvg_core.errors import DuplicateRegistrationError, RegistryError, UnknownPartError
+from hvg_core.registry import KINDS, Registry, make_plugin_manager
+
+
+def make_registry(*plugins: object) -> Registry:
+    manager = make_plugin_manager(load_entry_points=False)
+    for index, plugin in enumerate(plugins):
+        manager.register(plugin, name=f"plugin{index}")
+    return Registry(manager)
+
+
+def plugin_with(hook_name: str, *registrations: tuple[str, object]) -> object:
+    def implementation(register):
+        for name, obj in registrations:
+            register(name, obj, description=f"{name} part", flavour="test")
+
+    implementation.__name__ = hook_name
+    module = types.SimpleNamespace()
+    setattr(module, hook_name, hookspecs.hookimpl(implementation))
+    return module
+
+
+def test_every_hook_specification_is_a_registry_kind():
+    hook_names = {n for n in dir(hookspecs) if n.startswith("hvg_register_")}
+    assert set(KINDS.values()) == hook_names
+    assert "datasets" in KINDS and "fusion_weights" in KINDS and "commands" in KINDS
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_each_kind_registers_loads_and_lists(kind):
+    sentinel = object()
+    registry = make_registry(plugin_with(KINDS[kind], ("part-a", sentinel)))
+    assert registry.names(kind) == ["part-a"]
+    entry = registry.entry(kind, "part-a")
+    assert entry.load() is sentinel
+    assert entry.plugin == "plugin0"
+    assert entry.description == "part-a part"
+    assert entry.metadata == {"flavour": "test"}
+    assert (kind, "part-a") in registry
+    others = [k for k in KINDS if k != kind]
+    assert all(registry.names(k) == [] for k in others)
+
+
+def test_lazy_reference_is_imported_only_on_load():
+    registry = make_registry(
+        plugin_with("hvg_register_metrics", ("joiner", "os.path:join"))
+    )
+    entry = registry.entry("metrics", "joiner")
+    assert entry.is_lazy
+    import os.path
+
+    assert entry.load() is os.path.join
+
+
+def test_dotted_attribute_reference():
+    registry = make_registry(
+        plugin_with("hvg_register_metrics", ("sep", "os:path.sep"))
+    )
+    import os
+
+    assert registry.load("metrics", "sep") == os.path.sep
+
+
+def test_malformed_lazy_reference_names_the_plugin():
+    registry = make_registry(plugin_with("hvg_register_metrics", ("bad", "no_colon_here")))
+    with pytest.raises(RegistryError, match="malformed reference 'no_colon_here'"):
+        registry.load("metrics", "bad")
+
+
+def test_duplicate_names_are_rejected_with_both_plugins_named():
+    first = plugin_with("hvg_register_datasets", ("thuman2", object()))
+    second = plugin_with("hvg_register_datasets", ("thuman2", object()))
+    with pytest.raises(DuplicateRegistrationError) as info:
+        make_registry(first, second)
+    message = str(info.value)
+    assert "'thuman2'" in message and "plugin0" in message and "plugin1" in message
+
+
+def test_same_name_in_different_kinds_is_allowed():
+    registry = make_registry(
+        plugin_with("hvg_register_datasets", ("shared", 1)),
+        plugin_with("hvg_register_metrics", ("shared", 2)),
+    )
+    assert registry.load("datasets", "shared") == 1
+    assert registry.load("metrics", "shared") == 2
+
+
+@pytest.mark.parametrize("bad_name", ["", " padded", "two words", None])
+def test_invalid_names_are_rejected(bad_name):
+    with pytest.raises(RegistryError, match="invalid name"):
+        make_registry(plugin_with("hvg_register_samplers", (bad_name, object())))
+
+
+def test_unknown_part_lists_what_is_available():
+    registry = make_registry(plugin_with("hvg_register_samplers", ("hvg", 1), ("view", 2)))
+    with pytest.raises(UnknownPartError, match="no samplers named 'nope'; available: hvg, view"):
+        registry.load("samplers", "nope")
+    with pytest.raises(UnknownPartError, match="unknown registry kind 'sampler'"):
+        registry.names("sampler")
+
+
+def test_entries_are_sorted_by_kind_then_name():
+    registry = make_registry(
+        plugin_with("hvg_register_samplers", ("b", 1), ("a", 2)),
+        plugin_with("hvg_register_datasets", ("z", 3)),
+    )
+    assert [(e.kind, e.name) for e in registry.entries()] == [
+        ("datasets", "z"),
+        ("samplers", "a"),
+        ("samplers", "b"),
+    ]
+
+
+def test_hookimpl_marker_from_pluggy_directly_is_accepted():
+    # hvg-bonemap registers with pluggy's marker directly so that it needs no hvg_core.
+    marker = pluggy.HookimplMarker("hvg")
+
+    class Plugin:
+        @marker
+        def hvg_register_pose_signals(self, register):
+            register("bonemap", "pkg.mod:Signal")
+
+    assert make_registry(Plugin()).names("pose_signals") == ["bonemap"]
+
+
+def test_unknown_hook_in_a_plugin_fails_fast():
+    class Plugin:
+        @hookspecs.hookimpl
+        def hvg_register_sampler(self, register):  # typo: no such hook
+            register("x", 1)
+
+    manager = make_plugin_manager(load_entry_points=False)
+    manager.register(Plugin(), name="typo")
+    with pytest.raises(pluggy.PluginValidationError):
+        manager.check_pending()
+
+
+def test_builtin_entry_points_are_loaded_and_autoload_switch_keeps_them(monkeypatch):
+    manager = make_plugin_manager()
+    distributions = dict(manager.hvg_distributions.values())
+    assert "hvg-testplugin" in distributions  # the test plugin is installed for the test run
+    monkeypatch.setenv("HVG_DISABLE_PLUGIN_AUTOLOAD", "1")
+    manager = make_plugin_manager()
+    names = {dist for dist, _ in manager.hvg_distributions.values()}
+    assert "hvg-testplugin" not in names
+    assert {"hvg-bonemap", "hvg-sampler", "hvg-eval", "hvg-data"} <= names

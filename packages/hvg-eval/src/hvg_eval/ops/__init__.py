@@ -1,0 +1,1 @@
+"""Numerical building blocks shared by the metrics (no weights, no I/O)."""

@@ -1,0 +1,46 @@
+"""OpenCV's ``COLOR_BGR2GRAY`` / ``COLOR_RGB2GRAY`` for uint8, reproduced exactly without OpenCV.
+
+DisCo's SSIM reads frames with ``cv2.imread`` and converts them with ``cv2.cvtColor(BGR2GRAY)``.
+OpenCV's uint8 path is 15-bit fixed point: ``Y = (9798 R + 19235 G + 3735 B + 16384) >> 15``
+(verified over all 2^24 colours, research/metrics.md §2.2). Pillow's ``convert("L")`` is a
+different (16-bit) formula and disagrees on 0.13 % of colours, so it must not be used here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+_R, _G, _B, _ROUND, _SHIFT = 9798, 19235, 3735, 16384, 15
+
+
+def rgb_to_gray_opencv(rgb: torch.Tensor) -> torch.Tensor:
+    """Grey levels exactly as ``cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)``.
+
+    Args:
+        rgb: uint8 tensor ``(..., 3, H, W)`` with channels in R, G, B order.
+
+    Returns:
+        uint8 tensor ``(..., H, W)``.
+    """
+    if rgb.dtype != torch.uint8 or rgb.ndim < 3 or rgb.shape[-3] != 3:
+        raise ValueError(
+            f"rgb must be a uint8 tensor (..., 3, H, W); got {tuple(rgb.shape)} {rgb.dtype}"
+        )
+    channels = rgb.to(torch.int32)
+    weighted = (
+        _R * channels[..., 0, :, :]
+        + _G * channels[..., 1, :, :]
+        + _B * channels[..., 2, :, :]
+        + _ROUND
+    )
+    return (weighted >> _SHIFT).to(torch.uint8)
+
+
+def rgb_to_gray_opencv_reference(rgb: np.ndarray) -> np.ndarray:
+    """Slow, obviously correct oracle: the same formula per pixel on ``(..., 3)`` uint8 arrays."""
+    flat = rgb.reshape(-1, 3).astype(np.int64)
+    out = np.empty(flat.shape[0], dtype=np.uint8)
+    for index, (red, green, blue) in enumerate(flat):
+        out[index] = (_R * red + _G * green + _B * blue + _ROUND) >> _SHIFT
+    return out.reshape(rgb.shape[:-1])
