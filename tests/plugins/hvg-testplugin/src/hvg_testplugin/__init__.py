@@ -16,3 +16,24 @@ def hvg_register_fusion_weights(register: Register) -> None:
         "hvg_testplugin.weights:hann",
         description="Hann window lifted off zero (test plugin).",
     )
+
+
+@hookimpl
+def hvg_register_datasets(register: Register) -> None:
+    """Register the box-people dataset."""
+    register(
+        "testplugin-blocks",
+        "hvg_testplugin.datasets:BlocksAdapter",
+        description="People made of coloured boxes along the bones (test plugin).",
+        kind="scan",
+    )
+
+
+@hookimpl
+def hvg_register_metrics(register: Register) -> None:
+    """Register the max-abs-difference metric."""
+    register(
+        "testplugin-max-abs",
+        "hvg_testplugin.metrics:MaxAbsDifference",
+        description="Largest absolute pixel difference, lower is better (test plugin).",
+    )
