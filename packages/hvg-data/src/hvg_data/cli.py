@@ -1,13 +1,281 @@
-"""``hvg-data`` command line."""
+"""``hvg-data`` command line: list datasets, render shards, verify them, preview them.
+
+Dataset and renderer choices come from the plugin registry (lazy entries: ``--help`` imports
+neither torch nor ray). Exit codes: 0 success, 1 runtime failure, 2 usage or input error,
+3 (``render``) finished but some subjects failed (see ``failures.jsonl``).
+"""
 
 from __future__ import annotations
 
-from hvg_core.cli_utils import hvg_group, run_group
+from typing import Any
+
+import click
+from hvg_core.cli_utils import config_option, hvg_group, run_group
+
+PARTIAL_FAILURE_EXIT_CODE = 3  # same value as hvg_data.pipeline (not imported: keeps --help light)
+
+
+class RegistryChoice(click.Choice):
+    """A ``click.Choice`` whose choices are read from the registry when first needed."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        super().__init__([], case_sensitive=True)
+
+    @property  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
+        """The registered names of ``kind``."""
+        from hvg_core.registry import get_registry
+
+        return tuple(get_registry().names(self.kind))
+
+    @choices.setter
+    def choices(self, value: Any) -> None:  # click assigns in __init__
+        pass
+
+
+def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
+    import json
+
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="--option")
+        key, value = pair.split("=", 1)
+        try:
+            options[key.strip().replace("-", "_")] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key.strip().replace("-", "_")] = value
+    return options
 
 
 @hvg_group(package="hvg-data")
 def cli() -> None:
-    """HVG data."""
+    """Render and verify HVG training shards from 3-D scans and multi-view captures."""
+
+
+@cli.command("list")
+def list_datasets() -> None:
+    """List the registered datasets and scan renderers."""
+    from hvg_core.registry import get_registry
+
+    registry = get_registry()
+    click.echo("datasets:")
+    for entry in registry.entries("datasets"):
+        kind = entry.metadata.get("kind", "")
+        origin = "" if entry.distribution == "hvg-data" else f"  [{entry.distribution}]"
+        click.echo(f"  {entry.name:<13} {kind:<8} {entry.description}{origin}")
+    click.echo("scan renderers:")
+    for entry in registry.entries("scan_renderers"):
+        click.echo(f"  {entry.name:<13} {entry.description}")
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--dataset",
+    required=True,
+    type=RegistryChoice("datasets"),
+    help="Dataset adapter (see `hvg-data list`).",
+)
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Dataset folder (not needed for `synthetic`).",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Output folder for shards, manifest.json and failures.jsonl.",
+)
+@click.option(
+    "--smplx-model-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder with SMPLX_{NEUTRAL,MALE,FEMALE}.npz; selects --body-model smplx.",
+)
+@click.option(
+    "--body-model",
+    type=click.Choice(["auto", "builtin", "smplx"]),
+    default="auto",
+    show_default=True,
+    help="Joints from the real SMPL-X model or the built-in skeleton; auto = smplx "
+    "when --smplx-model-dir is given, builtin for synthetic, else an error.",
+)
+@click.option("--views", default=8, show_default=True, help="Views per sample.")
+@click.option("--size", default=576, show_default=True, help="Output image side in pixels.")
+@click.option("--frames", type=int, default=None, help="Frames per sample (captures/sequences).")
+@click.option("--elevation", default=0.0, show_default=True, help="Orbit elevation, degrees.")
+@click.option("--distance", default=2.8, show_default=True, help="Orbit distance, metres.")
+@click.option("--fov", default=40.0, show_default=True, help="Orbit vertical FOV, degrees.")
+@click.option(
+    "--crop-extent",
+    default=2.2,
+    show_default=True,
+    help="Pelvis-centred crop side in metres at the pelvis depth.",
+)
+@click.option(
+    "--scan-renderer",
+    type=RegistryChoice("scan_renderers"),
+    default="embree",
+    show_default=True,
+    help="Scan renderer.",
+)
+@click.option("--shard-size", default=8, show_default=True, help="Samples per shard.")
+@click.option("--limit", type=int, default=None, help="Render only the first N subjects.")
+@click.option("--subject", "subject", multiple=True, help="Render only this subject (repeat).")
+@click.option(
+    "--option",
+    "option",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Adapter option, e.g. count=4 frames=8 for synthetic (repeat).",
+)
+@click.option(
+    "--num-workers",
+    type=int,
+    default=None,
+    help="Parallel shard workers (default: all CPUs Ray sees).",
+)
+@click.option("--address", default=None, help="Existing Ray cluster address (default: local).")
+@click.option(
+    "--executor",
+    type=click.Choice(["ray", "local"]),
+    default="ray",
+    show_default=True,
+    help="Ray Data, or this process one shard at a time.",
+)
+def render(
+    dataset: str,
+    root: str | None,
+    out: str,
+    smplx_model_dir: str | None,
+    body_model: str,
+    views: int,
+    size: int,
+    frames: int | None,
+    elevation: float,
+    distance: float,
+    fov: float,
+    crop_extent: float,
+    scan_renderer: str,
+    shard_size: int,
+    limit: int | None,
+    subject: tuple[str, ...],
+    option: tuple[str, ...],
+    num_workers: int | None,
+    address: str | None,
+    executor: str,
+) -> None:
+    """Render a dataset into resumable HDF5 shards with bone maps.
+
+    Complete shards of an earlier run with the same configuration are skipped. Subjects with bad
+    files are listed in failures.jsonl and the command exits with code 3.
+    """
+    from hvg_data.config import RenderConfig
+    from hvg_data.pipeline import PipelineOptions, run_render
+
+    if body_model == "auto":
+        body_model = _auto_body_model(dataset, smplx_model_dir)
+    config = RenderConfig(
+        views=views,
+        size=size,
+        elevation_deg=elevation,
+        distance=distance,
+        fov_deg=fov,
+        crop_extent=crop_extent,
+        frames=frames,
+        body_model=body_model,
+        scan_renderer=scan_renderer,
+        shard_size=shard_size,
+    )
+    summary = run_render(
+        dataset,
+        root,
+        out,
+        config,
+        adapter_options=_parse_options(option),
+        limit=limit,
+        subjects=list(subject) or None,
+        options=PipelineOptions(
+            executor=executor,
+            num_workers=num_workers,
+            address=address,
+            smplx_model_dir=smplx_model_dir,
+        ),
+    )
+    click.echo(
+        f"{summary.samples} samples in {summary.shards_total} shards "
+        f"({summary.shards_written} written, {summary.shards_skipped} already complete) "
+        f"-> {summary.out}"
+    )
+    if summary.failures:
+        click.echo(
+            f"{len(summary.failures)} subject(s) failed; see {summary.out / 'failures.jsonl'}:",
+            err=True,
+        )
+        for failure in summary.failures[:5]:
+            click.echo(f"  {failure['subject']}: {failure['reason']}", err=True)
+        click.get_current_context().exit(PARTIAL_FAILURE_EXIT_CODE)
+
+
+def _auto_body_model(dataset: str, smplx_model_dir: str | None) -> str:
+    from hvg_core.errors import MissingResourceError
+    from hvg_core.registry import get_registry
+
+    if smplx_model_dir:
+        return "smplx"
+    adapter_class = get_registry().load("datasets", dataset)
+    if not getattr(adapter_class, "fits_need_smplx_model", True):
+        return "builtin"
+    raise MissingResourceError(
+        f"the {dataset} fits are SMPL-X parameters: exact joints need the SMPL-X model files. "
+        "Register at https://smpl-x.is.tue.mpg.de, download SMPLX_NEUTRAL/MALE/FEMALE.npz and "
+        "pass their folder with --smplx-model-dir DIR, or pass --body-model builtin to use the "
+        "built-in skeleton (approximate joints: no body shape, PCA hands drawn flat)."
+    )
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option("--quick", is_flag=True, help="Check sizes and SHA-256 only, not the contents.")
+def verify(directory: str, quick: bool) -> None:
+    """Check every shard of DIRECTORY against its manifest.json."""
+    from hvg_core.errors import HVGError
+
+    from hvg_data.shards import verify_folder
+
+    report = verify_folder(directory, deep=not quick)
+    for problem in report.problems:
+        click.echo(problem, err=True)
+    if not report.ok:
+        raise HVGError(f"{len(report.problems)} problem(s) in {report.shards} shard(s)")
+    click.echo(f"ok: {report.shards} shards, {report.samples} samples")
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where to write the previews (default: DIRECTORY/preview).",
+)
+@click.option("--samples", default=4, show_default=True, help="Samples to preview.")
+@click.option("--fps", default=8, show_default=True, help="Frame rate of the MP4s.")
+def preview(directory: str, out: str | None, samples: int, fps: int) -> None:
+    """Write a PNG grid and an MP4 of RGB | depth | normal per view for the first samples."""
+    from pathlib import Path
+
+    from hvg_data.preview import write_previews
+
+    written = write_previews(
+        directory, Path(out) if out else Path(directory) / "preview", samples=samples, fps=fps
+    )
+    for path in written:
+        click.echo(str(path))
 
 
 def main() -> None:

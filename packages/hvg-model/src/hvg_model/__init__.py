@@ -1,1 +1,30 @@
-"""HVG model."""
+"""HVG model: the DenoisingNet on SVD-xt (pose modulator, view attention, ReferenceNet) and pipeline.
+
+Attributes are imported lazily so that ``import hvg_model`` (and ``hvg-model --help``) does not
+import torch or diffusers.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "HVGDenoisingNet": "hvg_model.denoising_net",
+    "HVGReferenceNet": "hvg_model.reference_net",
+    "HVGPipeline": "hvg_model.pipeline",
+    "HVGPipelineOutput": "hvg_model.pipeline",
+    "ReferenceConditioning": "hvg_model.conditioning",
+    "encode_reference": "hvg_model.conditioning",
+    "edm_scalings": "hvg_model.edm",
+    "tiny_unet_config": "hvg_model.configs",
+    "build_tiny_svd_dir": "hvg_model.testing",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'hvg_model' has no attribute {name!r}")

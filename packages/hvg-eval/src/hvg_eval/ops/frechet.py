@@ -9,11 +9,11 @@ is below 1e-3. Statistics are float64 because float32 accumulation moves FD in t
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
-
 from hvg_core.errors import HVGError
 
 
@@ -33,8 +33,12 @@ class GaussianStats:
 
 
 def _sqrtm(matrix: np.ndarray) -> np.ndarray:
-    # scipy >= 1.16 deprecates ``disp``; its removal is scheduled for 1.18.
-    return scipy.linalg.sqrtm(matrix)
+    # scipy >= 1.16 deprecates ``disp``; its removal is scheduled for 1.18. The references pass
+    # disp=False, which silences the singular-matrix warning: the result is checked below
+    # (finite, small imaginary part) and rank deficiency is recorded with the result instead.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+        return scipy.linalg.sqrtm(matrix)
 
 
 def frechet_distance(
@@ -133,9 +137,7 @@ class StreamingGaussian:
             HVGError: Fewer than two feature vectors (the covariance is undefined).
         """
         if self.count < 2 or self._shift is None:
-            raise HVGError(
-                f"a Fréchet distance needs at least 2 samples per set; got {self.count}"
-            )
+            raise HVGError(f"a Fréchet distance needs at least 2 samples per set; got {self.count}")
         centred_mean = self._sum / self.count
         cov = (self._outer - self.count * np.outer(centred_mean, centred_mean)) / (self.count - 1)
         return GaussianStats(mean=centred_mean + self._shift, cov=cov, count=self.count)

@@ -1,0 +1,110 @@
+"""Bone-map renderer speed: 54 ellipsoids, 8 views, 576 x 576, depth + normal + mask.
+
+Compares the analytic renderer with an Embree ray cast of the same ellipsoids as icosphere
+meshes (1280 faces each, BVH built once per frame and shared by the 8 views) in the same run.
+Run with ``uv run pytest packages/hvg-bonemap/benchmarks --benchmark-enable``.
+"""
+
+import statistics
+import time
+
+import pytest
+import torch
+
+from hvg_bonemap import (
+    Ellipsoids,
+    ellipsoids_from_joints,
+    joints_from_smplx_params,
+    orbit_cameras,
+    render,
+)
+from hvg_bonemap.motions import walk
+
+VIEWS, SIZE = 8, 576
+
+
+@pytest.fixture(scope="module")
+def scene():
+    joints = joints_from_smplx_params(walk(24))
+    ell = ellipsoids_from_joints(joints)  # (24, 54)
+    cams = orbit_cameras(
+        VIEWS,
+        elevation_deg=10.0,
+        distance=3.0,
+        fov_deg=40.0,
+        width=SIZE,
+        height=SIZE,
+        target=joints[0, 0],
+    )
+    assert ell.count == 54
+    return ell, cams
+
+
+def frame(ell: Ellipsoids, i: int) -> Ellipsoids:
+    return Ellipsoids(ell.centers[i], ell.rotations[i], ell.radii[i])
+
+
+def test_bench_analytic_8_views(benchmark, scene):
+    ell, cams = scene
+    out = benchmark(render, frame(ell, 5), cams)
+    assert out.depth.shape == (VIEWS, SIZE, SIZE) and out.mask.any()
+    if not benchmark.disabled:
+        benchmark.extra_info["ms_per_view"] = benchmark.stats.stats.median * 1000 / VIEWS
+
+
+def test_bench_embree_mesh_8_views(benchmark, scene):
+    pytest.importorskip("embreex")
+    pytest.importorskip("trimesh")  # bench dependency group: Embree as installed with trimesh
+    from hvg_bonemap.renderers.embree_mesh import EmbreeMeshRenderer
+
+    ell, cams = scene
+    renderer = EmbreeMeshRenderer(subdivisions=3)
+    out = benchmark(renderer, frame(ell, 5), cams)
+    assert out.mask.any()
+    if not benchmark.disabled:
+        benchmark.extra_info["ms_per_view"] = benchmark.stats.stats.median * 1000 / VIEWS
+
+
+def test_bench_analytic_24_frames_x_8_views(benchmark, scene):
+    """Frames x views in one call: per-view cost stays flat; memory is bounded by chunking."""
+    ell, cams = scene
+    frames = 2 if benchmark.disabled else 24  # smoke mode stays short
+    batch = Ellipsoids(
+        ell.centers[None, :frames], ell.rotations[None, :frames], ell.radii[None, :frames]
+    )
+    out = benchmark.pedantic(
+        render, args=(batch, cams[:, None]), rounds=1 if benchmark.disabled else 3
+    )
+    assert out.depth.shape == (VIEWS, frames, SIZE, SIZE)
+    if not benchmark.disabled:
+        benchmark.extra_info["ms_per_view"] = benchmark.stats.stats.median * 1000 / (VIEWS * frames)
+
+
+def test_same_run_ratio_against_embree(benchmark, scene, capsys):
+    """Median wall time per view of both renderers, interleaved in one run, and their ratio."""
+    pytest.importorskip("embreex")
+    from hvg_bonemap.renderers.embree_mesh import EmbreeMeshRenderer
+
+    ell, cams = scene
+    renderer = EmbreeMeshRenderer(subdivisions=3)
+    repeats = 1 if benchmark.disabled else 15
+    analytic, embree = [], []
+    render(frame(ell, 0), cams)  # warm-up
+    for r in range(repeats):
+        e = frame(ell, r % 24)
+        start = time.perf_counter()
+        render(e, cams)
+        analytic.append((time.perf_counter() - start) * 1000 / VIEWS)
+        start = time.perf_counter()
+        renderer(e, cams)
+        embree.append((time.perf_counter() - start) * 1000 / VIEWS)
+    a, m = statistics.median(analytic), statistics.median(embree)
+    benchmark.extra_info.update(
+        analytic_ms_per_view=a, embree_ms_per_view=m, ratio=m / a, threads=torch.get_num_threads()
+    )
+    with capsys.disabled():
+        print(
+            f"\nanalytic {a:.2f} ms/view, embree mesh {m:.2f} ms/view, ratio {m / a:.1f}x ({repeats} runs)"
+        )
+    benchmark.pedantic(lambda: None, rounds=1)
+    assert a > 0 and m > 0

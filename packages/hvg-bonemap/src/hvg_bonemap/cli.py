@@ -1,0 +1,185 @@
+"""``hvg-bonemap``: render bone maps of built-in motions or SMPL-X motion files.
+
+Standalone (no hvg_core). Heavy imports (torch, PyAV, pillow) happen inside commands, so
+``--help`` is instant. Expected failures exit with code 2 (bad input, missing files) or 1
+(runtime failure) and a one-paragraph message; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from hvg_bonemap import __version__
+
+
+class InputFailure(click.ClickException):
+    """Bad input or a missing resource (exit code 2)."""
+
+    exit_code = 2
+
+
+def _expected_failures(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Maps expected exceptions to click exceptions; re-raises everything under ``--debug``."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = bool((click.get_current_context().obj or {}).get("debug"))
+        try:
+            return command(*args, **kwargs)
+        except click.ClickException:
+            raise
+        except (ValueError, FileNotFoundError, ImportError) as error:
+            if debug:
+                raise
+            raise InputFailure(str(error)) from error
+        except Exception as error:
+            if debug:
+                raise
+            raise click.ClickException(
+                f"{type(error).__name__}: {error} (rerun with --debug for the traceback)"
+            ) from error
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="hvg-bonemap")
+@click.option("--debug", is_flag=True, help="Show tracebacks of failures.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Dual-dimensional bone maps (depth + normal) of SMPL-X bodies."""
+    ctx.obj = {"debug": debug}
+
+
+@cli.command()
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder.",
+)
+@click.option(
+    "--motion",
+    default="walk",
+    show_default=True,
+    help="Built-in motion (walk, turn, arm_raise) or an .npz of SMPL-X parameters.",
+)
+@click.option(
+    "--frames", type=click.IntRange(min=1), default=None, help="Frames (built-in: 24; file: all)."
+)
+@click.option("--fps", type=click.FloatRange(min=1e-3), default=24.0, show_default=True)
+@click.option(
+    "--views", type=click.IntRange(min=1), default=8, show_default=True, help="Orbit views."
+)
+@click.option(
+    "--size",
+    type=click.IntRange(min=8, max=4096),
+    default=256,
+    show_default=True,
+    help="Image size (square).",
+)
+@click.option(
+    "--elevation", type=float, default=10.0, show_default=True, help="Orbit elevation (degrees)."
+)
+@click.option(
+    "--distance",
+    type=click.FloatRange(min=1e-3),
+    default=3.0,
+    show_default=True,
+    help="Camera distance (m).",
+)
+@click.option(
+    "--fov",
+    type=click.FloatRange(1.0, 179.0),
+    default=40.0,
+    show_default=True,
+    help="Vertical field of view.",
+)
+@click.option(
+    "--bones", type=click.Choice(["paper", "anatomical"]), default="paper", show_default=True
+)
+@click.option("--radii", type=click.Choice(["thin", "full"]), default="thin", show_default=True)
+@click.option(
+    "--body",
+    type=click.Choice(["anthropometric", "smplx"]),
+    default="anthropometric",
+    show_default=True,
+)
+@click.option(
+    "--model-path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="SMPL-X model file/folder (--body smplx).",
+)
+@click.option(
+    "--gender",
+    type=click.Choice(["neutral", "male", "female"]),
+    default="neutral",
+    show_default=True,
+)
+@click.option(
+    "--align/--no-align",
+    default=True,
+    show_default=True,
+    help="Pelvis-centred view alignment (§3.2).",
+)
+@click.option(
+    "--grid-frames",
+    type=click.IntRange(min=1),
+    default=6,
+    show_default=True,
+    help="Frames in the PNG grid.",
+)
+@click.option("--device", default="cpu", show_default=True, help="Torch device.")
+@_expected_failures
+def render(
+    out_dir: Path,
+    motion: str,
+    frames: int | None,
+    fps: float,
+    views: int,
+    size: int,
+    elevation: float,
+    distance: float,
+    fov: float,
+    bones: str,
+    radii: str,
+    body: str,
+    model_path: Path | None,
+    gender: str,
+    align: bool,
+    grid_frames: int,
+    device: str,
+) -> None:
+    """Render depth/normal bone maps: writes bonemap_grid.png, bonemap.mp4 and bonemap.npz."""
+    # Short bursts of tensor work on a shared machine: waiting OpenMP threads should sleep, not
+    # spin (set before torch is imported; a user's own setting wins).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    from hvg_bonemap._render_job import RenderJob, run_render_job
+
+    job = RenderJob(
+        out_dir=out_dir, motion=motion, frames=frames, fps=fps, views=views, size=size, elevation=elevation,
+        distance=distance, fov=fov, bones=bones, radii=radii, body=body, model_path=model_path, gender=gender,
+        align=align, grid_frames=grid_frames, device=device,
+    )  # fmt: skip
+    written = run_render_job(job, progress=_progress)
+    for path in written:
+        click.echo(str(path))
+
+
+def _progress(total: int, label: str) -> Any:
+    # click hides the bar (not the label) when stderr is not a terminal.
+    return click.progressbar(length=total, label=label, file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=argv, prog_name="hvg-bonemap")

@@ -1,0 +1,66 @@
+"""The ``render`` entry point: ellipsoids + cameras -> depth, normal, mask (and index) maps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from hvg_bonemap.cameras import Cameras
+from hvg_bonemap.ellipsoids import Ellipsoids
+from hvg_bonemap.renderers.analytic import AnalyticRenderer
+from hvg_bonemap.renderers.output import BoneMap
+from hvg_bonemap.renderers.reference import ReferenceRenderer
+
+
+def _embree(**options: int) -> Callable[[Ellipsoids, Cameras], BoneMap]:
+    from hvg_bonemap.renderers.embree_mesh import EmbreeMeshRenderer
+
+    return EmbreeMeshRenderer(**options)
+
+
+BACKENDS: dict[str, Callable[..., Callable[[Ellipsoids, Cameras], BoneMap]]] = {
+    "analytic": AnalyticRenderer,
+    "reference": ReferenceRenderer,
+    "embree": _embree,
+}
+"""Built-in backends by name; plug-in backends register through ``hvg_register_bonemap_backends``."""
+
+
+def render(
+    ellipsoids: Ellipsoids,
+    cameras: Cameras,
+    *,
+    backend: str | Callable[[Ellipsoids, Cameras], BoneMap] = "analytic",
+    **options: int,
+) -> BoneMap:
+    """Renders the bone map (depth, normal, mask, index) of ellipsoids seen through cameras.
+
+    The ellipsoid batch shape and the camera batch shape broadcast together: e.g. ellipsoids of
+    ``T`` frames with batch ``(1, T)`` and ``V`` cameras with batch ``(V, 1)`` give ``(V, T)``
+    maps. Depth is the Euclidean distance to the camera centre; normals are unit camera-space
+    normals facing the camera; background is 0 (index -1). Ellipsoids that contain the camera
+    centre or lie entirely behind it are not drawn; volume-less ellipsoids (a semi-axis <= 1 um,
+    e.g. zero-length bones) are not drawn.
+
+    Args:
+        ellipsoids: :class:`Ellipsoids` with batch shape ``...e``.
+        cameras: :class:`Cameras` with batch shape ``...c``.
+        backend: ``"analytic"`` (fast, default), ``"reference"`` (float64 brute force),
+            ``"embree"`` (icosphere meshes ray cast with Embree; needs ``embreex``) or any
+            callable ``(ellipsoids, cameras) -> BoneMap``.
+        **options: Backend options (``max_pairs``, ``max_buffer_pixels`` for ``"analytic"``,
+            ``pixel_chunk`` for ``"reference"``, ``subdivisions`` for ``"embree"``).
+
+    Returns:
+        :class:`BoneMap` with batch shape ``broadcast(...e, ...c)``.
+    """
+    if callable(backend):
+        return backend(ellipsoids, cameras)
+    if backend not in BACKENDS:
+        raise ValueError(f"backend: unknown backend {backend!r}; available: {sorted(BACKENDS)}")
+    if backend == "analytic" and not options:
+        # One shared instance keeps its (thread-local) z-buffer workspace warm between calls.
+        return _DEFAULT_ANALYTIC(ellipsoids, cameras)
+    return BACKENDS[backend](**options)(ellipsoids, cameras)
+
+
+_DEFAULT_ANALYTIC = AnalyticRenderer()

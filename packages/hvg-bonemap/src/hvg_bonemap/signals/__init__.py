@@ -1,0 +1,22 @@
+"""Pose signals: per-pixel conditioning maps ``(..., C, H, W)`` in [0, 1] (paper Table 3)."""
+
+from hvg_bonemap.signals.body_normal import BodyNormalSignal, render_mesh_normals
+from hvg_bonemap.signals.bonemap import (
+    BoneMapSignal,
+    DepthSignal,
+    NormalSignal,
+    encode_depth,
+    encode_normal,
+)
+from hvg_bonemap.signals.skeleton2d import Skeleton2DSignal
+
+__all__ = [
+    "BodyNormalSignal",
+    "BoneMapSignal",
+    "DepthSignal",
+    "NormalSignal",
+    "Skeleton2DSignal",
+    "encode_depth",
+    "encode_normal",
+    "render_mesh_normals",
+]

@@ -1,0 +1,116 @@
+"""Bone-map pose signals: depth + normal (the paper's default), depth only, normal only."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+
+from hvg_bonemap._validation import as_float_tensor, check_trailing_shape
+from hvg_bonemap.cameras import Cameras
+from hvg_bonemap.ellipsoids import ellipsoids_from_joints
+from hvg_bonemap.renderers.output import BoneMap
+from hvg_bonemap.rendering import render
+from hvg_bonemap.skeleton import DEFAULT_BONE_SET, JOINT_INDEX, Bone
+
+
+def encode_normal(bonemap: BoneMap) -> torch.Tensor:
+    """Camera-space normals mapped to [0, 1]: ``(n + 1) / 2``, background 0. ``(..., 3, H, W)``."""
+    return torch.where(
+        bonemap.mask[..., None, :, :],
+        0.5 * (bonemap.normal + 1.0),
+        torch.zeros_like(bonemap.normal),
+    )
+
+
+def encode_depth(
+    bonemap: BoneMap, reference_distance: torch.Tensor, depth_range: float = 2.0
+) -> torch.Tensor:
+    """Depth mapped to [0, 1] around a reference distance: nearer is brighter, background 0.
+
+    ``value = clamp(0.5 + (reference - depth) / depth_range, 1/255, 1)`` on the body, so the
+    pelvis sits at 0.5 and the code does not depend on how far the camera is; body pixels never
+    reach the background value 0.
+
+    Args:
+        bonemap: Rendered maps with batch ``...``.
+        reference_distance: ``(...)`` distance of the reference point (e.g. the pelvis).
+        depth_range: Metres spanned by [0, 1].
+
+    Returns:
+        ``(..., 1, H, W)`` float32.
+    """
+    ref = reference_distance.to(bonemap.depth)[..., None, None]
+    value = (0.5 + (ref - bonemap.depth) / depth_range).clamp(1.0 / 255.0, 1.0)
+    return torch.where(bonemap.mask, value, torch.zeros_like(value))[..., None, :, :]
+
+
+class BoneMapSignal:
+    """Dual-dimensional bone map (§3.1) as a 4-channel signal: encoded depth, then normals.
+
+    Call with joints ``(..., 55, 3)`` and cameras (batch broadcasting with ``...``); returns
+    ``(..., 4, H, W)`` in [0, 1]. ``render_maps`` gives the raw :class:`BoneMap`.
+
+    Args:
+        bones: Bone-set name or ``Bone`` list.
+        radii: Radius preset or per-bone overrides.
+        depth_range: Metres spanned by the depth code (see :func:`encode_depth`).
+        backend: Bone-map backend name or callable.
+    """
+
+    channels = 4
+
+    def __init__(
+        self,
+        bones: str | tuple[Bone, ...] = DEFAULT_BONE_SET,
+        radii: str | Mapping[str, float] | None = None,
+        depth_range: float = 2.0,
+        backend: str = "analytic",
+    ) -> None:
+        self.bones = bones
+        self.radii = radii
+        self.depth_range = depth_range
+        self.backend = backend
+
+    def render_maps(self, joints: torch.Tensor, cameras: Cameras) -> BoneMap:
+        """Raw depth/normal/mask maps of the joints' bone ellipsoids."""
+        joints = as_float_tensor(joints, "joints")
+        check_trailing_shape(joints, "joints", (55, 3), "(..., 55, 3)")
+        return render(
+            ellipsoids_from_joints(joints, self.bones, self.radii), cameras, backend=self.backend
+        )
+
+    def _pelvis_distance(self, joints: torch.Tensor, cameras: Cameras) -> torch.Tensor:
+        pelvis = joints[..., JOINT_INDEX["pelvis"], :].to(cameras.R)
+        return (pelvis - cameras.centers).norm(dim=-1)
+
+    def __call__(self, joints: torch.Tensor, cameras: Cameras) -> torch.Tensor:
+        """Signal ``(..., 4, H, W)``: channel 0 depth code, channels 1-3 normal code."""
+        maps = self.render_maps(joints, cameras)
+        depth = encode_depth(
+            maps, self._pelvis_distance(joints, cameras).expand(maps.batch_shape), self.depth_range
+        )
+        return torch.cat([depth, encode_normal(maps)], dim=-3)
+
+
+class DepthSignal(BoneMapSignal):
+    """Bone-map depth code only, ``(..., 1, H, W)`` (Table 3 ablation)."""
+
+    channels = 1
+
+    def __call__(self, joints: torch.Tensor, cameras: Cameras) -> torch.Tensor:
+        """Signal ``(..., 1, H, W)``."""
+        maps = self.render_maps(joints, cameras)
+        return encode_depth(
+            maps, self._pelvis_distance(joints, cameras).expand(maps.batch_shape), self.depth_range
+        )
+
+
+class NormalSignal(BoneMapSignal):
+    """Bone-map normal code only, ``(..., 3, H, W)`` (Table 3 ablation)."""
+
+    channels = 3
+
+    def __call__(self, joints: torch.Tensor, cameras: Cameras) -> torch.Tensor:
+        """Signal ``(..., 3, H, W)``."""
+        return encode_normal(self.render_maps(joints, cameras))

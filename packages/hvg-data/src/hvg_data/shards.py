@@ -1,0 +1,509 @@
+"""HDF5 shards of rendered samples (DESIGN §5), their manifest and verification.
+
+File layout (schema version 1)::
+
+    /                     attrs: schema_version, config_hash, dataset, shard_index, num_samples,
+                                 subjects (JSON, planned), failures (JSON)
+    /samples/<000000>/    attrs: dataset, subject, kind, source_hashes (JSON), smplx_settings
+                                 (JSON), camera_names (JSON), frame_ids (JSON)
+        rgb     (V, T, H, W, 3) uint8       the subject (scan render or cropped capture image)
+        mask    (V, T, H, W)    bool        the subject's silhouette
+        depth   (V, T, H, W)    float16     bone-map depth: distance to the camera centre, metres,
+                                            0 = background
+        normal  (V, T, H, W, 3) uint8       bone-map normal, camera space, round((n + 1) * 127.5),
+                                            0 = background
+        K (V, 3, 3), R (V, 3, 3), t (V, 3)  float32 OpenCV cameras of the stored (cropped) images
+        crop_boxes (V, 4)       float32     pelvis-centred crop (x0, y0, x1, y1) in the pixels of
+                                            the uncropped camera
+        joints  (T, 55, 3)      float32     posed SMPL-X joints, world metres
+        smplx/<field> (T, D)    float32     SMPL-X parameters (see ``SMPLXParams``)
+
+Writes are deterministic (no timestamps, fixed creation order) and atomic: a shard is written to
+``.<name>.tmp-<pid>`` and renamed when complete, so a killed run never leaves a partial file under
+a final name, and re-runs produce byte-identical files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from hvg_core.errors import HVGError, InputError
+
+SCHEMA_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+FAILURES_NAME = "failures.jsonl"
+SHARD_PATTERN = "shard-{index:05d}.h5"
+IMAGE_FIELDS = ("rgb", "mask", "depth", "normal")
+CAMERA_FIELDS = ("K", "R", "t", "crop_boxes")
+
+
+@dataclass(frozen=True)
+class RenderedSample:
+    """One subject rendered for training (what a shard stores per sample).
+
+    Attributes:
+        dataset: Dataset registry name.
+        subject: Subject id.
+        kind: ``"scan"`` or ``"capture"``.
+        rgb: (V, T, H, W, 3) uint8.
+        mask: (V, T, H, W) bool subject silhouette.
+        depth: (V, T, H, W) float16 bone-map depth, metres (0 = background).
+        normal: (V, T, H, W, 3) uint8 bone-map normal, ``round((n + 1) * 127.5)``.
+        K: (V, 3, 3) float32 intrinsics of the stored images.
+        R: (V, 3, 3) float32 world-to-camera rotations.
+        t: (V, 3) float32 world-to-camera translations, metres.
+        crop_boxes: (V, 4) float32 crop (x0, y0, x1, y1) in uncropped-camera pixels.
+        joints: (T, 55, 3) float32 posed joints, world metres.
+        smplx: SMPL-X arrays, each (T, D) float32 (``scale`` is (T,)).
+        smplx_settings: SMPL-X model settings (gender, hand PCA, hand mean, pelvis_to_origin).
+        camera_names: (V,) camera ids.
+        frame_ids: (T,) frame ids.
+        source_hashes: Source file name -> SHA-256.
+    """
+
+    dataset: str
+    subject: str
+    kind: str
+    rgb: np.ndarray
+    mask: np.ndarray
+    depth: np.ndarray
+    normal: np.ndarray
+    K: np.ndarray
+    R: np.ndarray
+    t: np.ndarray
+    crop_boxes: np.ndarray
+    joints: np.ndarray
+    smplx: dict[str, np.ndarray]
+    smplx_settings: dict[str, Any]
+    camera_names: tuple[str, ...]
+    frame_ids: tuple[str, ...]
+    source_hashes: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        views, frames, height, width = self.mask.shape
+        expected = {
+            "rgb": ((views, frames, height, width, 3), np.uint8),
+            "mask": ((views, frames, height, width), np.bool_),
+            "depth": ((views, frames, height, width), np.float16),
+            "normal": ((views, frames, height, width, 3), np.uint8),
+            "K": ((views, 3, 3), np.float32),
+            "R": ((views, 3, 3), np.float32),
+            "t": ((views, 3), np.float32),
+            "crop_boxes": ((views, 4), np.float32),
+            "joints": ((frames, 55, 3), np.float32),
+        }
+        for name, (shape, dtype) in expected.items():
+            array = getattr(self, name)
+            if array.shape != shape or array.dtype != dtype:
+                raise InputError(
+                    f"expected {np.dtype(dtype).name} {shape}, got {array.dtype} {array.shape}",
+                    field=name,
+                )
+        if len(self.camera_names) != views or len(self.frame_ids) != frames:
+            raise InputError("camera_names/frame_ids do not match (V, T)", field="camera_names")
+
+
+def sha256_of(path: str | PathLike[str], chunk: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file, streamed."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary name and ``os.replace``."""
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(temporary, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def write_shard(
+    path: str | PathLike[str],
+    samples: Sequence[RenderedSample],
+    *,
+    config_hash: str,
+    dataset: str,
+    shard_index: int,
+    compression: int = 1,
+    planned_subjects: Sequence[str] | None = None,
+    failures: Sequence[dict[str, str]] = (),
+) -> str:
+    """Write samples to one HDF5 shard atomically and deterministically.
+
+    Args:
+        path: Final shard path.
+        samples: The samples, stored as ``/samples/000000``... in this order.
+        config_hash: Render-config hash recorded in the file.
+        dataset: Dataset name recorded in the file.
+        shard_index: Index of this shard.
+        compression: gzip level for image arrays (0 = none).
+        planned_subjects: Subjects assigned to this shard (default: the samples' subjects).
+        failures: Subjects of the shard that failed, with reasons (kept so that a shard found
+            on disk without a manifest entry can be adopted on resume).
+
+    Returns:
+        The SHA-256 of the written file.
+    """
+    import h5py
+
+    final = Path(path)
+    temporary = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+    image_options: dict[str, Any] = {"track_times": False}
+    if compression:
+        image_options.update(compression="gzip", compression_opts=compression)
+    try:
+        with h5py.File(temporary, "w", libver=("earliest", "v110")) as handle:
+            handle.attrs["schema_version"] = SCHEMA_VERSION
+            handle.attrs["config_hash"] = config_hash
+            handle.attrs["dataset"] = dataset
+            handle.attrs["shard_index"] = shard_index
+            handle.attrs["num_samples"] = len(samples)
+            subjects = (
+                [s.subject for s in samples] if planned_subjects is None else list(planned_subjects)
+            )
+            handle.attrs["subjects"] = json.dumps(subjects)
+            handle.attrs["failures"] = json.dumps(list(failures), sort_keys=True)
+            root = handle.create_group("samples")
+            for number, sample in enumerate(samples):
+                group = root.create_group(f"{number:06d}")
+                group.attrs["dataset"] = sample.dataset
+                group.attrs["subject"] = sample.subject
+                group.attrs["kind"] = sample.kind
+                group.attrs["source_hashes"] = json.dumps(sample.source_hashes, sort_keys=True)
+                group.attrs["smplx_settings"] = json.dumps(sample.smplx_settings, sort_keys=True)
+                group.attrs["camera_names"] = json.dumps(list(sample.camera_names))
+                group.attrs["frame_ids"] = json.dumps(list(sample.frame_ids))
+                for name in IMAGE_FIELDS:
+                    array = getattr(sample, name)
+                    # One chunk per (view, frame) image: readers fetch view/frame subsets only.
+                    chunks = (1, 1, *array.shape[2:])
+                    group.create_dataset(name, data=array, chunks=chunks, **image_options)
+                for name in (*CAMERA_FIELDS, "joints"):
+                    group.create_dataset(name, data=getattr(sample, name), track_times=False)
+                smplx = group.create_group("smplx")
+                for key in sorted(sample.smplx):
+                    smplx.create_dataset(
+                        key, data=np.asarray(sample.smplx[key], np.float32), track_times=False
+                    )
+        with open(temporary, "rb+") as raw:
+            os.fsync(raw.fileno())
+        digest = sha256_of(temporary)
+        os.replace(temporary, final)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+    return digest
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Delete ``.*.tmp-*`` files left by killed runs; return what was removed."""
+    removed = []
+    for stale in sorted(folder.glob(".*.tmp-*")):
+        stale.unlink()
+        removed.append(stale)
+    return removed
+
+
+@dataclass
+class ShardRecord:
+    """One manifest entry."""
+
+    file: str
+    samples: int
+    subjects: list[str]
+    sha256: str
+    bytes: int
+    config_hash: str
+    failures: list[dict[str, str]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form (keys in a fixed order)."""
+        return {
+            "file": self.file,
+            "samples": self.samples,
+            "subjects": self.subjects,
+            "sha256": self.sha256,
+            "bytes": self.bytes,
+            "config_hash": self.config_hash,
+            "failures": self.failures,
+        }
+
+
+@dataclass
+class Manifest:
+    """``manifest.json``: the shards of an output folder and what produced them.
+
+    Attributes:
+        dataset: Dataset name.
+        config: The render configuration (JSON).
+        config_hash: Hash of ``config``.
+        shards: Records by file name.
+    """
+
+    dataset: str
+    config: dict[str, Any]
+    config_hash: str
+    shards: dict[str, ShardRecord] = field(default_factory=dict)
+
+    @property
+    def num_samples(self) -> int:
+        """Total samples over all shards."""
+        return sum(record.samples for record in self.shards.values())
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form, deterministic (sorted shards, no timestamps)."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "dataset": self.dataset,
+            "config_hash": self.config_hash,
+            "config": self.config,
+            "num_samples": self.num_samples,
+            "failures_file": FAILURES_NAME,
+            "shards": [self.shards[name].to_json() for name in sorted(self.shards)],
+        }
+
+    def save(self, folder: Path) -> None:
+        """Write ``manifest.json`` atomically."""
+        text = json.dumps(self.to_json(), indent=2, sort_keys=False) + "\n"
+        atomic_write_bytes(folder / MANIFEST_NAME, text.encode())
+
+    @classmethod
+    def load(cls, folder: str | PathLike[str]) -> Manifest:
+        """Read ``manifest.json`` from ``folder``.
+
+        Raises:
+            InputError: Missing or malformed manifest.
+        """
+        path = Path(folder) / MANIFEST_NAME
+        if not path.is_file():
+            raise InputError(
+                "no manifest.json: not an hvg-data output folder (run `hvg-data render` first)",
+                path=path,
+            )
+        try:
+            data = json.loads(path.read_text())
+            shards = {
+                entry["file"]: ShardRecord(
+                    entry["file"],
+                    int(entry["samples"]),
+                    list(entry["subjects"]),
+                    entry["sha256"],
+                    int(entry["bytes"]),
+                    entry["config_hash"],
+                    list(entry.get("failures", [])),
+                )
+                for entry in data["shards"]
+            }
+            return cls(data["dataset"], data["config"], data["config_hash"], shards)
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+            raise InputError(
+                f"malformed manifest ({type(error).__name__}: {error})", path=path
+            ) from error
+
+
+def read_sample_arrays(
+    group: Any, views: Sequence[int] | None = None, frames: Sequence[int] | slice | None = None
+) -> dict[str, Any]:
+    """Read one sample group, only the requested views and frames.
+
+    Args:
+        group: An open ``h5py.Group`` of one sample.
+        views: View indices (sorted or not), default all.
+        frames: Frame indices or a slice, default all.
+
+    Returns:
+        A dict with the shard's fields (numpy arrays) plus ``subject``, ``dataset``,
+        ``camera_names``, ``frame_ids``, ``smplx`` (dict) and ``smplx_settings``.
+    """
+    all_views = group["mask"].shape[0]
+    view_index = np.arange(all_views) if views is None else np.asarray(views, np.int64)
+    frame_sel: Any = slice(None) if frames is None else frames
+    if not isinstance(frame_sel, slice):
+        frame_sel = np.asarray(frame_sel, np.int64)
+    out: dict[str, Any] = {}
+    for name in IMAGE_FIELDS:
+        dataset = group[name]
+        # h5py fancy indexing needs increasing indices: read sorted, then reorder.
+        order = np.argsort(view_index, kind="stable")
+        sorted_views = view_index[order]
+        unique, inverse = np.unique(sorted_views, return_inverse=True)
+        frames_read = frame_sel if isinstance(frame_sel, slice) else np.unique(frame_sel)
+        index = frames_read if isinstance(frames_read, slice) else frames_read.tolist()
+        block = np.stack([dataset[int(v), index] for v in unique])
+        if not isinstance(frame_sel, slice):
+            positions = np.searchsorted(frames_read, frame_sel)
+            block = block[:, positions]
+        restored = np.empty_like(block[inverse])
+        restored[order] = block[inverse]
+        out[name] = restored
+    for name in CAMERA_FIELDS:
+        out[name] = group[name][()][view_index]
+    joints = group["joints"][()]
+    out["joints"] = joints[frame_sel]
+    out["smplx"] = {key: group["smplx"][key][()][frame_sel] for key in group["smplx"]}
+    out["subject"] = str(group.attrs["subject"])
+    out["dataset"] = str(group.attrs["dataset"])
+    out["camera_names"] = [json.loads(group.attrs["camera_names"])[int(v)] for v in view_index]
+    frame_ids = json.loads(group.attrs["frame_ids"])
+    out["frame_ids"] = list(np.asarray(frame_ids, dtype=object)[frame_sel])
+    out["smplx_settings"] = json.loads(group.attrs["smplx_settings"])
+    return out
+
+
+def decode_normal(encoded: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Inverse of the uint8 normal encoding; zero where ``valid`` is False."""
+    normal = encoded.astype(np.float32) / 127.5 - 1.0
+    return normal * valid[..., None]
+
+
+def encode_normal(normal: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """``round((n + 1) * 127.5)`` as uint8 (n in [-1, 1]); 0 where ``valid`` is False.
+
+    Args:
+        normal: (..., 3) unit normals.
+        valid: (...) bool foreground.
+    """
+    encoded = np.clip(np.round((normal + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    return encoded * valid[..., None].astype(np.uint8)
+
+
+@dataclass
+class VerifyReport:
+    """Result of :func:`verify_folder`."""
+
+    shards: int = 0
+    samples: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """No problem found."""
+        return not self.problems
+
+
+def verify_folder(folder: str | PathLike[str], *, deep: bool = True) -> VerifyReport:
+    """Check every shard against the manifest (existence, size, SHA-256, sample schema).
+
+    Args:
+        folder: An ``hvg-data render`` output folder.
+        deep: Also open each shard and check every sample's arrays for shape consistency.
+
+    Returns:
+        A report; ``report.ok`` is True when nothing is wrong.
+    """
+    import h5py
+
+    root = Path(folder)
+    manifest = Manifest.load(root)
+    report = VerifyReport()
+    for name, record in sorted(manifest.shards.items()):
+        path = root / name
+        report.shards += 1
+        if not path.is_file():
+            report.problems.append(f"{path}: missing")
+            continue
+        if path.stat().st_size != record.bytes:
+            report.problems.append(f"{path}: size {path.stat().st_size} != manifest {record.bytes}")
+            continue
+        digest = sha256_of(path)
+        if digest != record.sha256:
+            report.problems.append(
+                f"{path}: SHA-256 {digest[:12]}... != manifest {record.sha256[:12]}..."
+            )
+            continue
+        if not deep:
+            report.samples += record.samples
+            continue
+        try:
+            with h5py.File(path, "r") as handle:
+                problems = _check_shard(handle, record)
+                report.samples += int(handle.attrs["num_samples"])
+        except OSError as error:
+            problems = [f"cannot open as HDF5 ({error})"]
+        report.problems.extend(f"{path}: {problem}" for problem in problems)
+    stray = sorted(p.name for p in root.glob("shard-*.h5") if p.name not in manifest.shards)
+    report.problems.extend(f"{root / name}: not listed in the manifest" for name in stray)
+    return report
+
+
+def _check_shard(handle: Any, record: ShardRecord) -> list[str]:
+    problems = []
+    if int(handle.attrs.get("schema_version", -1)) != SCHEMA_VERSION:
+        problems.append(f"schema_version {handle.attrs.get('schema_version')} != {SCHEMA_VERSION}")
+    if handle.attrs.get("config_hash") != record.config_hash:
+        problems.append("config_hash differs from the manifest")
+    groups = sorted(handle["samples"]) if "samples" in handle else []
+    if len(groups) != record.samples or int(handle.attrs.get("num_samples", -1)) != len(groups):
+        problems.append(f"{len(groups)} samples, manifest says {record.samples}")
+    for name in groups:
+        group = handle["samples"][name]
+        missing = [
+            key for key in (*IMAGE_FIELDS, *CAMERA_FIELDS, "joints", "smplx") if key not in group
+        ]
+        if missing:
+            problems.append(f"sample {name}: missing {missing}")
+            continue
+        views, frames = group["mask"].shape[:2]
+        if (
+            group["rgb"].shape[:4] != group["mask"].shape
+            or group["K"].shape[0] != views
+            or group["joints"].shape[0] != frames
+        ):
+            problems.append(f"sample {name}: inconsistent shapes")
+    return problems
+
+
+def record_from_file(path: Path) -> ShardRecord | None:
+    """Rebuild a manifest record from a complete shard file (``None`` if it is unreadable).
+
+    Shards are renamed into place only when complete, so a file under a final name that the
+    manifest does not list yet (the run was killed between the rename and the manifest update)
+    is whole; its attributes say which configuration and subjects produced it.
+    """
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as handle:
+            attrs = dict(handle.attrs)
+            record = ShardRecord(
+                path.name,
+                int(attrs["num_samples"]),
+                list(json.loads(attrs["subjects"])),
+                "",
+                0,
+                str(attrs["config_hash"]),
+                list(json.loads(attrs["failures"])),
+            )
+    except (OSError, KeyError, ValueError, TypeError):
+        return None
+    record.sha256 = sha256_of(path)
+    record.bytes = path.stat().st_size
+    return record
+
+
+def iter_manifest_samples(folder: str | PathLike[str]) -> Iterable[tuple[Path, str]]:
+    """(shard path, sample group name) of every sample listed by the manifest, in order."""
+    import h5py
+
+    root = Path(folder)
+    manifest = Manifest.load(root)
+    for name in sorted(manifest.shards):
+        path = root / name
+        if not path.is_file():
+            raise HVGError(f"{path}: listed in the manifest but missing (run hvg-data verify)")
+        with h5py.File(path, "r") as handle:
+            for group in sorted(handle["samples"]):
+                yield path, group

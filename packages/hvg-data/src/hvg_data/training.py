@@ -1,0 +1,245 @@
+"""Torch datasets over rendered shards for the two training stages.
+
+* Stage 1 (multi-view): ``MultiViewDataset(shard_dir, views=4, frames=1)`` - a subset of views of
+  one subject (scans rendered on an orbit).
+* Stage 2 (multi-view, multi-frame): ``MultiViewDataset(shard_dir, views=4, frames=8)`` - the same
+  views over a window of consecutive frames (MVHumanNet captures, synthetic walks).
+
+Each item is a dict of tensors (``V`` = ``views``, ``T`` = ``frames``, ``H = W = size``):
+
+=====================  ==========================  =============================================
+key                    shape, dtype                meaning
+=====================  ==========================  =============================================
+``images``             (V, T, 3, H, W) float32     RGB in [0, 1]
+``masks``              (V, T, 1, H, W) float32     subject silhouette in {0, 1}
+``depth``              (V, T, 1, H, W) float32     bone-map depth, metres, 0 = background
+``normal``             (V, T, 3, H, W) float32     bone-map normal in [-1, 1], camera space,
+                                                   0 = background
+``bone_mask``          (V, T, 1, H, W) float32     bone-map coverage in {0, 1}
+``K``                  (V, 3, 3) float32           intrinsics of the (resized) images
+``R``                  (V, 3, 3) float32           world-to-camera rotations (OpenCV)
+``t``                  (V, 3) float32              world-to-camera translations, metres
+``joints``             (T, 55, 3) float32          posed SMPL-X joints, world metres
+``smplx``              dict of (T, D) float32      SMPL-X parameters (``SMPLXParams`` fields)
+``reference_image``    (3, H, W) float32           the first selected view at the first frame
+``view_indices``       (V,) int64                  views of the stored sample used
+``frame_indices``      (T,) int64                  frames of the stored sample used
+``index``              () int64                    dataset index
+=====================  ==========================  =============================================
+
+Determinism: the views and the window of item ``i`` are drawn from
+``numpy.random.default_rng([seed, epoch, i])``, so they do not depend on the worker that loads
+the item, the number of workers or the order; call :meth:`MultiViewDataset.set_epoch` each epoch.
+Shards are opened lazily once per worker process and only the chosen views and frames are read
+(one HDF5 chunk per view and frame), never whole files.
+"""
+
+from __future__ import annotations
+
+import os
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from hvg_core.errors import InputError
+
+from hvg_data.shards import Manifest, decode_normal, read_sample_arrays
+
+VIEW_SAMPLING = ("random", "contiguous", "evenly")
+
+
+class MultiViewDataset:
+    """Multi-view (stage 1) or multi-view multi-frame (stage 2) samples from shards.
+
+    Args:
+        shard_dir: An ``hvg-data render`` output folder (with ``manifest.json``).
+        views: Views per item ``V``; samples with fewer views are skipped.
+        frames: Frames per item ``T``; samples with fewer frames are skipped.
+        size: Output side ``H = W``; default: the stored size. Images and masks are resized with
+            area/bilinear filtering, bone maps with nearest neighbour; ``K`` follows.
+        view_sampling: ``"random"`` (any ``V`` distinct views in orbit order), ``"contiguous"``
+            (``V`` neighbouring views of the orbit, cyclic) or ``"evenly"`` (evenly spaced,
+            random start).
+        frame_stride: Step between the frames of a window.
+        seed: Base seed of the view/frame choice.
+        dataset_filter: Keep only samples of these dataset names.
+
+    Raises:
+        InputError: No manifest, or no sample has enough views/frames.
+    """
+
+    def __init__(
+        self,
+        shard_dir: str | PathLike[str],
+        *,
+        views: int = 4,
+        frames: int = 1,
+        size: int | None = None,
+        view_sampling: str = "random",
+        frame_stride: int = 1,
+        seed: int = 0,
+        dataset_filter: tuple[str, ...] | None = None,
+    ) -> None:
+        import h5py
+
+        if view_sampling not in VIEW_SAMPLING:
+            raise InputError(f"view_sampling must be one of {VIEW_SAMPLING}", field="view_sampling")
+        if views < 1 or frames < 1 or frame_stride < 1:
+            raise InputError("views, frames and frame_stride must be >= 1", field="views")
+        self.root = Path(shard_dir)
+        self.manifest = Manifest.load(self.root)
+        self.views, self.frames, self.size = views, frames, size
+        self.view_sampling, self.frame_stride, self.seed = view_sampling, frame_stride, seed
+        self.epoch = 0
+        needed_frames = (frames - 1) * frame_stride + 1
+        self.items: list[tuple[str, str, int, int]] = []  # shard, group, V, T
+        for name in sorted(self.manifest.shards):
+            with h5py.File(self.root / name, "r") as handle:
+                for group_name in sorted(handle["samples"]):
+                    group = handle["samples"][group_name]
+                    if dataset_filter and group.attrs["dataset"] not in dataset_filter:
+                        continue
+                    stored_views, stored_frames = group["mask"].shape[:2]
+                    if stored_views >= views and stored_frames >= needed_frames:
+                        self.items.append((name, group_name, stored_views, stored_frames))
+        if not self.items:
+            raise InputError(
+                f"no sample has >= {views} views and >= {needed_frames} frames", path=self.root
+            )
+        self._handles: dict[str, Any] = {}
+        self._pid = os.getpid()
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Change the per-epoch view/frame draws."""
+        self.epoch = int(epoch)
+
+    def _file(self, name: str) -> Any:
+        import h5py
+
+        if os.getpid() != self._pid:  # forked into a DataLoader worker: reopen there
+            self._handles, self._pid = {}, os.getpid()
+        if name not in self._handles:
+            self._handles[name] = h5py.File(self.root / name, "r")
+        return self._handles[name]
+
+    def choose(
+        self, index: int, stored_views: int, stored_frames: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The view indices (V,) and frame indices (T,) of item ``index`` this epoch."""
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        if self.view_sampling == "random":
+            views = np.sort(rng.choice(stored_views, self.views, replace=False))
+            views = np.roll(views, -int(rng.integers(self.views)))
+        elif self.view_sampling == "contiguous":
+            views = (int(rng.integers(stored_views)) + np.arange(self.views)) % stored_views
+        else:
+            step = stored_views / self.views
+            views = (
+                int(rng.integers(stored_views))
+                + np.floor(np.arange(self.views) * step).astype(np.int64)
+            ) % stored_views
+        span = (self.frames - 1) * self.frame_stride + 1
+        start = int(rng.integers(stored_frames - span + 1))
+        frames = start + np.arange(self.frames) * self.frame_stride
+        return views.astype(np.int64), frames.astype(np.int64)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        import torch
+
+        if not 0 <= index < len(self.items):
+            raise IndexError(index)
+        shard, group_name, stored_views, stored_frames = self.items[index]
+        view_index, frame_index = self.choose(index, stored_views, stored_frames)
+        group = self._file(shard)["samples"][group_name]
+        data = read_sample_arrays(group, view_index, frame_index)
+        bone_valid = data["depth"] > 0
+        images = torch.from_numpy(data["rgb"]).permute(0, 1, 4, 2, 3).float() / 255.0
+        masks = torch.from_numpy(data["mask"]).float()[:, :, None]
+        depth = torch.from_numpy(data["depth"].astype(np.float32))[:, :, None]
+        normal = torch.from_numpy(decode_normal(data["normal"], bone_valid)).permute(0, 1, 4, 2, 3)
+        bone_mask = torch.from_numpy(bone_valid).float()[:, :, None]
+        K = torch.from_numpy(data["K"]).float()
+        stored = images.shape[-1]
+        if self.size is not None and self.size != stored:
+            images, masks, depth, normal, bone_mask, K = _resize(
+                images, masks, depth, normal, bone_mask, K, self.size
+            )
+        return {
+            "images": images,
+            "masks": masks,
+            "depth": depth,
+            "normal": normal,
+            "bone_mask": bone_mask,
+            "K": K,
+            "R": torch.from_numpy(data["R"]).float(),
+            "t": torch.from_numpy(data["t"]).float(),
+            "joints": torch.from_numpy(data["joints"]).float(),
+            "smplx": {
+                k: torch.from_numpy(np.asarray(v, np.float32)) for k, v in data["smplx"].items()
+            },
+            "reference_image": images[0, 0].clone(),
+            "view_indices": torch.from_numpy(view_index),
+            "frame_indices": torch.from_numpy(frame_index),
+            "index": torch.tensor(index),
+        }
+
+    def close(self) -> None:
+        """Close open shard files."""
+        for handle in self._handles.values():
+            handle.close()
+        self._handles = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_handles"] = {}  # h5py handles do not pickle; workers reopen lazily
+        return state
+
+
+def _resize(
+    images: Any, masks: Any, depth: Any, normal: Any, bone_mask: Any, K: Any, size: int
+) -> tuple[Any, ...]:
+    import torch.nn.functional as F
+
+    v, t, _, h, w = images.shape
+
+    def smooth(x: Any) -> Any:
+        flat = x.reshape(v * t, x.shape[2], h, w)
+        mode = "area" if size < h else "bilinear"
+        kwargs = {} if mode == "area" else {"align_corners": False}
+        return F.interpolate(flat, size=(size, size), mode=mode, **kwargs).reshape(
+            v, t, x.shape[2], size, size
+        )
+
+    def nearest(x: Any) -> Any:
+        flat = x.reshape(v * t, x.shape[2], h, w)
+        return F.interpolate(flat, size=(size, size), mode="nearest-exact").reshape(
+            v, t, x.shape[2], size, size
+        )
+
+    scale_k = K.clone()
+    scale_k[:, 0, :] *= size / w
+    scale_k[:, 1, :] *= size / h
+    return (
+        smooth(images),
+        (smooth(masks) > 0.5).float(),
+        nearest(depth),
+        nearest(normal),
+        nearest(bone_mask),
+        scale_k,
+    )
+
+
+def worker_init_fn(worker_id: int) -> None:
+    """``DataLoader(worker_init_fn=...)``: distinct torch/numpy seeds per worker.
+
+    The dataset's own draws are already worker-independent; this seeds any augmentation a
+    caller adds on top.
+    """
+    import torch
+
+    seed = torch.initial_seed() % 2**32
+    np.random.seed(seed)

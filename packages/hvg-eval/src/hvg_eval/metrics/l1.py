@@ -1,0 +1,63 @@
+"""L1 per frame.
+
+- ``disco`` (the paper's tables): mean absolute difference of the 0-255 values over H·W·3,
+  divided by H·W (DisCo ``l1_eval``). Values around 1e-5 at 576²; they depend on resolution, so
+  the resolution is recorded with every result.
+- ``mae``: the plain mean absolute difference on [0, 1].
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import torch
+
+from hvg_eval.metrics.base import PairedFrameMetric, to_uint8
+
+
+def l1(real: torch.Tensor, fake: torch.Tensor, *, variant: str = "disco") -> torch.Tensor:
+    """L1 per frame.
+
+    Args:
+        real: uint8 ``(N, 3, H, W)`` or float in [0, 1] (quantised with ``round(x*255)``).
+        fake: Same shape.
+        variant: ``disco`` or ``mae``.
+
+    Returns:
+        float64 ``(N,)``.
+    """
+    real_u8 = real if real.dtype == torch.uint8 else to_uint8(real)
+    fake_u8 = fake if fake.dtype == torch.uint8 else to_uint8(fake)
+    # Exact integer sum, one division: the correctly rounded mean absolute difference.
+    diff = real_u8.to(torch.int32) - fake_u8.to(torch.int32)
+    total = diff.abs_().sum(dim=-1).sum(dim=(1, 2), dtype=torch.int64)
+    mae = total.to(torch.float64) / real_u8[0].numel()
+    if variant == "mae":
+        return mae / 255.0
+    height, width = real_u8.shape[-2:]
+    return mae / (height * width)
+
+
+class L1(PairedFrameMetric):
+    """Streaming L1 (mean over frames)."""
+
+    name = "l1"
+    higher_is_better = False
+
+    def per_frame(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """L1 of ``(N, 3, H, W)`` frames in [0, 1]."""
+        return l1(real, fake, variant=self.protocol.l1_variant)
+
+    def per_frame_kernel(self) -> Any:
+        """``l1`` with this protocol's conventions bound, for ``torch.compile``."""
+        return functools.partial(l1, variant=self.protocol.l1_variant)
+
+    def conventions(self) -> dict[str, Any]:
+        """L1 conventions, for result JSON."""
+        variant = self.protocol.l1_variant
+        return {
+            **super().conventions(),
+            "variant": variant,
+            "definition": "MAE(0-255) / (H*W)" if variant == "disco" else "MAE on [0, 1]",
+        }

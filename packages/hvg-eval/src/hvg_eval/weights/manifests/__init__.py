@@ -1,0 +1,1 @@
+"""Committed key/shape manifests of the reference weight files (no weights inside)."""

@@ -1,0 +1,175 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from hvg_core.errors import InputError
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from hvg_eval.metrics.l1 import L1, l1
+from hvg_eval.metrics.psnr import PSNR, psnr
+from hvg_eval.metrics.ssim import SSIM, ssim
+from hvg_eval.testing import check_metric_contract
+
+cv2 = pytest.importorskip("cv2")
+
+
+def _pair(seed, height, width, count=3, spread=40):
+    rng = np.random.default_rng(seed)
+    real = rng.integers(0, 256, (count, height, width, 3), dtype=np.uint8)
+    # Smooth "real-looking" content for half the frames.
+    for index in range(count // 2):
+        real[index] = cv2.GaussianBlur(real[index], (9, 9), 3)
+    noise = rng.integers(-spread, spread + 1, real.shape)
+    fake = np.clip(real.astype(np.int64) + noise, 0, 255).astype(np.uint8)
+    return real, fake
+
+
+def _chw(frames):
+    return torch.from_numpy(frames).permute(0, 3, 1, 2).contiguous()
+
+
+@pytest.mark.parametrize(("height", "width"), [(7, 7), (31, 45), (64, 64), (33, 8)])
+def test_ssim_equals_disco_recipe_with_skimage(height, width):
+    real, fake = _pair(height * width, height, width)
+    ours = ssim(_chw(real), _chw(fake))
+    for index in range(real.shape[0]):
+        # DisCo: cv2.imread (BGR) -> COLOR_BGR2GRAY -> skimage defaults.
+        grey_real = cv2.cvtColor(real[index][..., ::-1].copy(), cv2.COLOR_BGR2GRAY)
+        grey_fake = cv2.cvtColor(fake[index][..., ::-1].copy(), cv2.COLOR_BGR2GRAY)
+        expected = structural_similarity(grey_real, grey_fake)
+        assert abs(float(ours[index]) - expected) <= 1e-12
+
+
+def test_exact_integer_path_equals_the_float_path():
+    from hvg_eval.metrics.ssim import ssim_gray
+
+    real, fake = _pair(21, 30, 26)
+    grey_real = torch.from_numpy(np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in real]))
+    grey_fake = torch.from_numpy(np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in fake]))
+    for covariance in ("sample", "population"):
+        exact = ssim_gray(grey_real, grey_fake, covariance=covariance)
+        floating = ssim_gray(grey_real.double(), grey_fake.double(), covariance=covariance)
+        torch.testing.assert_close(exact, floating, rtol=0, atol=1e-12)
+
+
+def test_ssim_gaussian_variant_equals_skimage_wang_settings():
+    real, fake = _pair(5, 40, 52)
+    ours = ssim(_chw(real), _chw(fake), window="gaussian11", covariance="population")
+    for index in range(real.shape[0]):
+        expected = structural_similarity(
+            cv2.cvtColor(real[index], cv2.COLOR_RGB2GRAY),
+            cv2.cvtColor(fake[index], cv2.COLOR_RGB2GRAY),
+            gaussian_weights=True,
+            sigma=1.5,
+            use_sample_covariance=False,
+            data_range=255,
+        )
+        assert abs(float(ours[index]) - expected) <= 1e-12
+
+
+def test_ssim_of_identical_frames_is_one_and_small_frames_are_refused():
+    real, _ = _pair(0, 16, 16)
+    assert torch.all(ssim(_chw(real), _chw(real)) == 1.0)
+    with pytest.raises(InputError, match="at least 7×7"):
+        ssim(_chw(real[:, :6, :6]), _chw(real[:, :6, :6]))
+
+
+def test_psnr_equals_skimage_and_disco_formula():
+    real, fake = _pair(7, 37, 29)
+    disco = psnr(_chw(real), _chw(fake))
+    skimage_variant = psnr(_chw(real), _chw(fake), variant="skimage")
+    for index in range(real.shape[0]):
+        expected = peak_signal_noise_ratio(real[index], fake[index], data_range=255)
+        assert abs(float(skimage_variant[index]) - expected) <= 1e-12
+        mse = np.mean((real[index].astype(np.float64) - fake[index].astype(np.float64)) ** 2)
+        assert abs(float(disco[index]) - 20 * math.log10(255.0 / math.sqrt(mse))) <= 1e-12
+
+
+def test_psnr_closed_forms():
+    base = np.full((2, 16, 16, 3), 100, dtype=np.uint8)
+    assert torch.all(psnr(_chw(base), _chw(base)) == 100.0)
+    assert torch.all(torch.isinf(psnr(_chw(base), _chw(base), variant="skimage")))
+    for offset in (1, 5, 20):
+        shifted = base + offset
+        expected = 20 * math.log10(255 / offset)
+        assert torch.allclose(
+            psnr(_chw(base), _chw(shifted)), torch.tensor(expected, dtype=torch.float64)
+        )
+
+
+def _legacy_numpy(real, fake):
+    # DisCo before 2024-04-10: uint8 arithmetic throughout.
+    mse = np.mean((real - fake) ** 2)
+    return 100.0 if mse == 0 else 20 * math.log10(255.0 / math.sqrt(mse))
+
+
+def test_legacy_uint8_psnr_equals_the_numpy_wraparound():
+    real, fake = _pair(9, 20, 24, spread=120)
+    ours = psnr(_chw(real), _chw(fake), variant="legacy-uint8")
+    for index in range(real.shape[0]):
+        assert abs(float(ours[index]) - _legacy_numpy(real[index], fake[index])) <= 1e-12
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 255))
+def test_legacy_uint8_psnr_never_drops_below_24_065_db(seed, spread):
+    real, fake = _pair(seed, 8, 8, count=1, spread=spread)
+    value = float(psnr(_chw(real), _chw(fake), variant="legacy-uint8")[0])
+    assert value >= 10 * math.log10(255) - 1e-9
+
+
+def test_l1_closed_forms_and_disco_definition():
+    height, width = 24, 40
+    base = np.full((1, height, width, 3), 50, dtype=np.uint8)
+    for offset in (1, 7):
+        value = float(l1(_chw(base), _chw(base + offset)))
+        assert value == pytest.approx(offset / (height * width), rel=1e-15)
+        assert float(l1(_chw(base), _chw(base + offset), variant="mae")) == pytest.approx(
+            offset / 255, rel=1e-15
+        )
+    real, fake = _pair(11, height, width)
+    # DisCo: np.mean over the list of abs(float(A) - float(B)) / (H * W) arrays.
+    per_image = [
+        np.abs(a.astype(np.float64) - b.astype(np.float64)) / (height * width)
+        for a, b in zip(real, fake)
+    ]
+    streaming = L1()
+    streaming.update(_chw(real)[None, None].float() / 255, _chw(fake)[None, None].float() / 255)
+    assert streaming.compute() == pytest.approx(float(np.mean(per_image)), rel=1e-12)
+    assert float(l1(_chw(real), _chw(real)).max()) == 0.0
+
+
+@pytest.mark.parametrize("metric", [SSIM, PSNR, L1])
+def test_pixel_metrics_follow_the_contract(metric):
+    check_metric_contract(metric, tolerance=1e-12)
+
+
+def test_streaming_breakdown_and_float_round_trip():
+    real, fake = _pair(13, 16, 16, count=4)
+    real_t = (_chw(real).float() / 255).reshape(1, 2, 2, 3, 16, 16)
+    fake_t = (_chw(fake).float() / 255).reshape(1, 2, 2, 3, 16, 16)
+    metric = PSNR()
+    metric.update(real_t, fake_t)
+    per_frame = psnr(_chw(real), _chw(fake)).numpy()
+    assert metric.compute() == pytest.approx(per_frame.mean(), rel=1e-12)
+    breakdown = metric.breakdown()
+    assert breakdown["per_view"][0] == pytest.approx(per_frame[:2].mean(), rel=1e-12)
+    assert breakdown["per_view"][1] == pytest.approx(per_frame[2:].mean(), rel=1e-12)
+    assert breakdown["per_frame"][1] == pytest.approx(per_frame[[1, 3]].mean(), rel=1e-12)
+    conventions = metric.conventions()
+    assert conventions["resolution"] == [16, 16] and conventions["frames"] == 4
+
+
+def test_inputs_are_validated_with_argument_names():
+    metric = SSIM()
+    with pytest.raises(InputError, match=r"field 'real'.*\[0, 1\]"):
+        metric.update(torch.full((1, 3, 8, 8), 2.0), torch.zeros(1, 3, 8, 8))
+    with pytest.raises(InputError, match=r"field 'fake'.*same"):
+        metric.update(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 9))
+    with pytest.raises(InputError, match=r"field 'real'.*\(B, V, T, 3, H, W\)"):
+        metric.update(torch.zeros(3, 8, 8), torch.zeros(3, 8, 8))
+    with pytest.raises(InputError, match="no frames"):
+        metric.compute()

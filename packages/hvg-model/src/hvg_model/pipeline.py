@@ -1,0 +1,448 @@
+"""HVGPipeline: reference image + pose maps + cameras → multi-view video, sampled with hvg-sampler.
+
+Flow (paper Fig. 2 and §3.3):
+
+1. Conditioning, computed once: CLIP embedding, SVD's noise-augmented VAE latent and the
+   ReferenceNet bank of the reference image; camera rotations relative to view 0.
+2. A registered ``hvg-sampler`` sampler (``"hvg"``: progressive spatio-temporal windows) calls
+   :class:`HVGDenoiser` on windows of views and frames; classifier-free guidance follows SVD
+   (uncond = zero CLIP embedding, zero image latent, no reference attention; pose and cameras
+   kept in both branches).
+3. The latents are decoded chunk by chunk with SVD's temporal VAE decoder → frames
+   ``(B, V, T, 3, H, W)`` in [0, 1].
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from hvg_model.conditioning import check_images, decode_latents, encode_reference
+from hvg_model.denoising_net import HVGDenoisingNet
+from hvg_model.embeddings import relative_rotations
+from hvg_model.loading import HVG_COMPONENTS, check_model_dir, load_frozen_components, load_svd_unet
+from hvg_model.reference_net import HVGReferenceNet
+
+REFERENCE_PREFIX = "reference::"
+
+
+@dataclass
+class HVGPipelineOutput:
+    """Result of :meth:`HVGPipeline.__call__`.
+
+    Attributes:
+        frames: ``(B, V, T, 3, H, W)`` float32 in [0, 1].
+        latents: ``(B, V, T, 4, h, w)`` denoised latents (VAE-scaled, σ = 0).
+        num_denoiser_calls: Network calls the sampler made.
+    """
+
+    frames: torch.Tensor
+    latents: torch.Tensor
+    num_denoiser_calls: int
+
+
+class HVGDenoiser:
+    """``hvg_sampler`` Denoiser protocol around an :class:`HVGDenoisingNet`.
+
+    Reads from the window conditioning: ``shared["clip_embedding"]`` ``(N, 1, D)``,
+    ``shared["image_latents"]`` ``(N, 4, h, w)``, ``shared["added_time_ids"]`` ``(N, 3)``,
+    ``shared["reference::<layer key>"]`` ``(N, S, C)``, ``per_image["pose_maps"]``
+    ``(N, v, t, C_pose, H, W)`` and ``per_view["cameras"]`` ``(N, v, 3, 3)`` (relative
+    rotations). Rows of uncond groups are run without reference attention, in their own call.
+    """
+
+    def __init__(self, net: HVGDenoisingNet) -> None:
+        self.net = net
+
+    def __call__(
+        self, latents: torch.Tensor, sigma: torch.Tensor, conditioning: Any
+    ) -> torch.Tensor:
+        """Raw network output ``(N, v, t, 4, h, w)`` for scaled latents ``(N, v, t, 4, h, w)``."""
+        batch = conditioning.batch_size
+        branches = conditioning.branches
+        out = torch.empty_like(latents)
+        for branch in dict.fromkeys(branches):
+            rows = torch.cat(
+                [
+                    torch.arange(g * batch, (g + 1) * batch, device=latents.device)
+                    for g, name in enumerate(branches)
+                    if name == branch
+                ]
+            )
+            out[rows] = self._run(
+                latents[rows], conditioning, rows, with_reference=branch == "cond"
+            )
+        return out
+
+    def _run(
+        self, latents: torch.Tensor, conditioning: Any, rows: torch.Tensor, *, with_reference: bool
+    ) -> torch.Tensor:
+        n, views, frames = latents.shape[:3]
+        shared = conditioning.shared
+        dtype = self.net.dtype
+        image_latents = shared["image_latents"][rows].to(latents.device, dtype)
+        image_latents = image_latents[:, None, None].expand(
+            n, views, frames, *image_latents.shape[1:]
+        )
+        sample = torch.cat([latents.to(dtype), image_latents], dim=3).flatten(0, 1)
+        reference = None
+        if with_reference:
+            reference = {
+                key[len(REFERENCE_PREFIX) :]: value[rows]
+                for key, value in shared.items()
+                if key.startswith(REFERENCE_PREFIX)
+            } or None
+        pose = conditioning.per_image.get("pose_maps")
+        cameras = conditioning.per_view.get("cameras")
+        with torch.no_grad():
+            output = self.net(
+                sample,
+                conditioning.timestep.to(latents.device),
+                shared["clip_embedding"][rows].to(dtype),
+                shared["added_time_ids"][rows],
+                pose_maps=None if pose is None else pose[rows].flatten(0, 1),
+                cameras=None if cameras is None else cameras[rows].flatten(0, 1),
+                num_views=views,
+                reference_features=reference,
+            ).sample
+        return output.unflatten(0, (n, views)).to(latents.dtype)
+
+
+class HVGPipeline:
+    """The inference pipeline: networks, frozen SVD components and the sampling loop.
+
+    Args:
+        denoising_net: The DenoisingNet.
+        reference_net: The ReferenceNet (None: no reference attention).
+        vae: SVD's ``AutoencoderKLTemporalDecoder``.
+        image_encoder: SVD's ``CLIPVisionModelWithProjection``.
+        feature_extractor: SVD's ``CLIPImageProcessor`` (for mean/std).
+        scheduler: SVD's scheduler (its σ range configures the sampler's EDM schedule).
+    """
+
+    def __init__(
+        self,
+        denoising_net: HVGDenoisingNet,
+        reference_net: HVGReferenceNet | None,
+        vae: Any,
+        image_encoder: Any,
+        feature_extractor: Any = None,
+        scheduler: Any = None,
+    ) -> None:
+        self.denoising_net = denoising_net.eval()
+        self.reference_net = reference_net.eval() if reference_net is not None else None
+        self.vae = vae.eval()
+        self.image_encoder = image_encoder.eval()
+        self.feature_extractor = feature_extractor
+        self.scheduler = scheduler
+
+    # ------------------------------------------------------------------ loading and saving
+
+    @classmethod
+    def from_svd(cls, path: str | os.PathLike[str], **hvg_options: Any) -> HVGPipeline:
+        """A fresh (untrained) HVG pipeline initialised from a local SVD-xt directory.
+
+        Raises:
+            MissingResourceError: The directory or a component is missing.
+        """
+        root = check_model_dir(path)
+        unet = load_svd_unet(root)
+        frozen = load_frozen_components(root)
+        net = HVGDenoisingNet.from_svd_unet(unet, **hvg_options)
+        reference = (
+            HVGReferenceNet.from_svd_unet(unet) if net.config.use_reference_attention else None
+        )
+        return cls(
+            net,
+            reference,
+            frozen.vae,
+            frozen.image_encoder,
+            frozen.feature_extractor,
+            frozen.scheduler,
+        )
+
+    @classmethod
+    def from_pretrained(cls, path: str | os.PathLike[str]) -> HVGPipeline:
+        """Load an HVG checkpoint directory written by :meth:`save_pretrained`.
+
+        Raises:
+            MissingResourceError: The directory or a component is missing.
+        """
+        components = tuple(c for c in HVG_COMPONENTS if c != "reference_net")
+        root = check_model_dir(
+            path,
+            components,
+            kind="HVG checkpoint",
+            help_text="Write one with HVGPipeline.save_pretrained or the trainer's export.",
+        )
+        net = HVGDenoisingNet.from_pretrained(root, subfolder="denoising_net")
+        reference = None
+        if (root / "reference_net" / "config.json").is_file():
+            reference = HVGReferenceNet.from_pretrained(root, subfolder="reference_net")
+        elif net.config.use_reference_attention:
+            check_model_dir(root, HVG_COMPONENTS, kind="HVG checkpoint")
+        frozen = load_frozen_components(root, kind="HVG checkpoint")
+        return cls(
+            net,
+            reference,
+            frozen.vae,
+            frozen.image_encoder,
+            frozen.feature_extractor,
+            frozen.scheduler,
+        )
+
+    def save_pretrained(self, path: str | os.PathLike[str]) -> Path:
+        """Write every component in diffusers format; each subfolder is replaced atomically."""
+        root = Path(path)
+        root.mkdir(parents=True, exist_ok=True)
+        parts: dict[str, Any] = {
+            "denoising_net": self.denoising_net,
+            "vae": self.vae,
+            "image_encoder": self.image_encoder,
+        }
+        if self.reference_net is not None:
+            parts["reference_net"] = self.reference_net
+        if self.feature_extractor is not None:
+            parts["feature_extractor"] = self.feature_extractor
+        if self.scheduler is not None:
+            parts["scheduler"] = self.scheduler
+        for name, part in parts.items():
+            staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
+            part.save_pretrained(staging)
+            target = root / name
+            if target.exists():
+                shutil.rmtree(target)
+            os.replace(staging, target)
+        return root
+
+    def to(
+        self, device: torch.device | str | None = None, dtype: torch.dtype | None = None
+    ) -> HVGPipeline:
+        """Move the networks (the VAE stays float32 when SVD's ``force_upcast`` says so)."""
+        for module in (self.denoising_net, self.reference_net, self.image_encoder):
+            if module is not None:
+                if device is not None:
+                    module.to(device)
+                if dtype is not None:
+                    module.to(dtype)
+        if device is not None:
+            self.vae.to(device)
+        if dtype is not None and not getattr(self.vae.config, "force_upcast", False):
+            self.vae.to(dtype)
+        return self
+
+    @property
+    def device(self) -> torch.device:
+        """Device of the DenoisingNet."""
+        return self.denoising_net.device
+
+    # ------------------------------------------------------------------ generation
+
+    def conditioning(
+        self,
+        reference_image: torch.Tensor,
+        pose_maps: torch.Tensor | None,
+        rotations: torch.Tensor | None,
+        *,
+        noise_aug_strength: float = 0.02,
+        fps: int = 7,
+        motion_bucket_id: int = 127,
+        generator: torch.Generator | None = None,
+    ) -> tuple[Any, Any]:
+        """Build the ``hvg_sampler`` cond and uncond ``Conditioning`` (computed once).
+
+        Returns:
+            ``(cond, uncond)``.
+        """
+        from hvg_sampler import Conditioning
+
+        device = self.device
+        with torch.no_grad():
+            encoded = encode_reference(
+                reference_image.to(device),
+                vae=self.vae,
+                image_encoder=self.image_encoder,
+                reference_net=self.reference_net,
+                feature_extractor=self.feature_extractor,
+                noise_aug_strength=noise_aug_strength,
+                fps=fps,
+                motion_bucket_id=motion_bucket_id,
+                generator=generator,
+            )
+        shared: dict[str, Any] = {
+            "clip_embedding": encoded.clip_embedding,
+            "image_latents": encoded.image_latents,
+            "added_time_ids": encoded.added_time_ids,
+        }
+        for key, value in (encoded.reference_features or {}).items():
+            shared[REFERENCE_PREFIX + key] = value
+        per_image = {} if pose_maps is None else {"pose_maps": pose_maps.to(device)}
+        per_view = (
+            {} if rotations is None else {"cameras": relative_rotations(rotations.to(device))}
+        )
+        cond = Conditioning(per_view=per_view, per_image=per_image, shared=shared)
+        uncond_shared = dict(shared)
+        uncond_shared["clip_embedding"] = torch.zeros_like(encoded.clip_embedding)
+        uncond_shared["image_latents"] = torch.zeros_like(encoded.image_latents)
+        uncond = Conditioning(per_view=per_view, per_image=per_image, shared=uncond_shared)
+        return cond, uncond
+
+    def __call__(
+        self,
+        reference_image: torch.Tensor,
+        pose_maps: torch.Tensor | None = None,
+        rotations: torch.Tensor | None = None,
+        *,
+        num_views: int | None = None,
+        num_frames: int | None = None,
+        sampler: str = "hvg",
+        sampler_options: Mapping[str, Any] | None = None,
+        num_steps: int = 25,
+        min_guidance_scale: float = 1.0,
+        max_guidance_scale: float = 3.0,
+        noise_aug_strength: float = 0.02,
+        fps: int = 7,
+        motion_bucket_id: int = 127,
+        seed: int = 0,
+        decode_chunk_size: int = 8,
+        show_progress: bool | None = None,
+    ) -> HVGPipelineOutput:
+        """Generate a multi-view video.
+
+        Args:
+            reference_image: ``(B, 3, H, W)`` in [0, 1], H and W multiples of 8 (the pose maps'
+                size; crop it around the pelvis like the pose maps, ``hvg_bonemap``).
+            pose_maps: ``(B, V, T, C_pose, H, W)`` (``hvg_model.pose_input``), or None.
+            rotations: ``(B, V, 3, 3)`` world-to-camera rotations (OpenCV); the network gets them
+                relative to view 0. None: no camera embedding.
+            num_views: V when neither ``pose_maps`` nor ``rotations`` gives it.
+            num_frames: T when ``pose_maps`` does not give it.
+            sampler: Registered ``hvg-sampler`` name (``"hvg"``, ``"temporal"``, ``"view"``…).
+            sampler_options: Extra sampler options (windows, overlaps, fusion weight…).
+            num_steps: Denoising steps.
+            min_guidance_scale: CFG scale at the first frame (SVD).
+            max_guidance_scale: CFG scale at the last frame; CFG runs when it exceeds 1.
+            noise_aug_strength: SVD's conditioning-image noise augmentation.
+            fps: SVD's fps conditioning (fed as fps − 1).
+            motion_bucket_id: SVD's motion conditioning.
+            seed: Seed of the (seed, frame, view) noise and of the noise augmentation.
+            decode_chunk_size: Frames per VAE decoder call.
+            show_progress: Progress bar (None: only on a terminal).
+
+        Returns:
+            :class:`HVGPipelineOutput`.
+        """
+        from hvg_core.cli_utils import progress
+        from hvg_sampler import SamplerCallback, build_sampler
+
+        check_images(reference_image, "reference_image")
+        batch, _, height, width = reference_image.shape
+        views, frames = _views_and_frames(
+            batch, pose_maps, rotations, num_views, num_frames, height, width
+        )
+        if height % 8 or width % 8:
+            raise ValueError(
+                f"reference_image height and width must be multiples of 8, got {height}×{width}"
+            )
+        generator = torch.Generator().manual_seed(seed)
+        cond, uncond = self.conditioning(
+            reference_image,
+            pose_maps,
+            rotations,
+            noise_aug_strength=noise_aug_strength,
+            fps=fps,
+            motion_bucket_id=motion_bucket_id,
+            generator=generator,
+        )
+        options: dict[str, Any] = {
+            "num_steps": num_steps,
+            "min_guidance_scale": min_guidance_scale,
+            "max_guidance_scale": max_guidance_scale,
+            "scheduler": self._schedule(),
+            **dict(sampler_options or {}),
+        }
+        options.setdefault("frame_window", min(frames, 24))
+        options.setdefault("view_window", min(views, 6))
+        options.setdefault("frame_overlap", min(8, options["frame_window"] - 1))
+        options.setdefault("view_overlap", min(2, options["view_window"] - 1))
+        chosen = build_sampler(sampler, **options)
+        bar = progress(
+            range(num_steps), desc="denoising", unit="step", disable=_disable(show_progress)
+        )
+
+        class _Progress(SamplerCallback):
+            def __init__(self, steps: Iterator[int]) -> None:
+                self.steps = steps
+
+            def on_step_end(self, step_index: int, sigma: float, latents: torch.Tensor) -> None:
+                next(self.steps, None)
+
+        latent_shape = (batch, views, frames, 4, height // 8, width // 8)
+        result = chosen.sample(
+            HVGDenoiser(self.denoising_net),
+            latent_shape,
+            conditioning=cond,
+            uncond_conditioning=uncond if chosen.uses_guidance else None,
+            seed=seed,
+            device=self.device,
+            callbacks=[_Progress(iter(bar))],
+        )
+        next(iter(bar), None)
+        with torch.no_grad():
+            decoded = decode_latents(self.vae, result.latents, chunk_size=decode_chunk_size)
+        return HVGPipelineOutput(decoded.cpu(), result.latents, result.num_denoiser_calls)
+
+    def _schedule(self) -> Any:
+        from hvg_sampler import EDMEulerSchedule
+
+        if self.scheduler is None:
+            return "edm-euler"
+        config = self.scheduler.config
+        return EDMEulerSchedule(
+            sigma_min=float(config.sigma_min), sigma_max=float(config.sigma_max)
+        )
+
+
+def _disable(show_progress: bool | None) -> bool | None:
+    return None if show_progress is None else not show_progress
+
+
+def _views_and_frames(
+    batch: int,
+    pose_maps: torch.Tensor | None,
+    rotations: torch.Tensor | None,
+    num_views: int | None,
+    num_frames: int | None,
+    height: int,
+    width: int,
+) -> tuple[int, int]:
+    views, frames = num_views, num_frames
+    if pose_maps is not None:
+        if (
+            pose_maps.ndim != 6
+            or pose_maps.shape[0] != batch
+            or pose_maps.shape[-2:] != (height, width)
+        ):
+            raise ValueError(
+                f"pose_maps must have shape (B, V, T, C_pose, H, W) = ({batch}, V, T, C, {height}, "
+                f"{width}), got {tuple(pose_maps.shape)}"
+            )
+        views, frames = int(pose_maps.shape[1]), int(pose_maps.shape[2])
+    if rotations is not None:
+        if rotations.ndim != 4 or rotations.shape[0] != batch or rotations.shape[-2:] != (3, 3):
+            raise ValueError(
+                f"rotations must have shape (B, V, 3, 3), got {tuple(rotations.shape)}"
+            )
+        if views is not None and rotations.shape[1] != views:
+            raise ValueError(f"rotations have {rotations.shape[1]} views, pose_maps {views}")
+        views = int(rotations.shape[1])
+    if views is None or frames is None:
+        raise ValueError("give pose_maps, or num_views/rotations and num_frames")
+    return views, frames

@@ -1,0 +1,137 @@
+"""Pose conditioning for generation: SMPL-X motion → joints → orbit cameras → pose maps.
+
+Uses ``hvg_bonemap``: the built-in body kinematics, an orbit rig around the first frame's pelvis,
+the pelvis-centred crop (view alignment, paper §3.2) and the registered pose signal the network
+was trained with.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+
+@dataclass
+class PoseConditioning:
+    """Pose maps and cameras of one generation.
+
+    Attributes:
+        pose_maps: ``(1, V, T, C, H, W)`` float32 in [0, 1].
+        rotations: ``(1, V, 3, 3)`` world-to-camera rotations (OpenCV).
+        cameras: The ``hvg_bonemap.Cameras`` (batch ``(V,)``) after the pelvis crop.
+    """
+
+    pose_maps: torch.Tensor
+    rotations: torch.Tensor
+    cameras: Any
+
+
+def motion_parameters(motion: str | os.PathLike[str], num_frames: int) -> dict[str, torch.Tensor]:
+    """SMPL-X parameters ``(T, ...)``: a built-in motion name or an ``.npz`` motion file.
+
+    Raises:
+        InputError: Unknown name or unreadable file (the message lists the built-ins).
+    """
+    from hvg_bonemap.motions import MOTIONS, load_motion
+    from hvg_core.errors import InputError
+
+    if str(motion) in MOTIONS:
+        return MOTIONS[str(motion)](num_frames)
+    if not str(motion).endswith(".npz"):
+        raise InputError(
+            f"unknown motion {str(motion)!r}: use a built-in ({', '.join(sorted(MOTIONS))}) or an "
+            "SMPL-X .npz file",
+            field="motion",
+        )
+    try:
+        params = load_motion(motion)
+    except (OSError, ValueError) as error:
+        raise InputError(f"cannot read the motion: {error}", path=motion) from error
+    return {key: value[:num_frames] for key, value in params.items()}
+
+
+def render_orbit_pose(
+    params: dict[str, torch.Tensor],
+    *,
+    num_views: int,
+    size: int,
+    pose_signal: str = "bonemap",
+    elevation_deg: float = 0.0,
+    distance: float = 3.0,
+    fov_deg: float = 40.0,
+) -> PoseConditioning:
+    """Render pose maps of a motion seen by an orbit of ``num_views`` cameras.
+
+    Args:
+        params: SMPL-X parameters with a leading frame axis.
+        num_views: V.
+        size: Square image size H = W.
+        pose_signal: Registered pose signal (the network's ``pose_signal``).
+        elevation_deg: Camera elevation.
+        distance: Camera distance to the first frame's pelvis (metres).
+        fov_deg: Vertical field of view.
+    """
+    from hvg_bonemap import crop_cameras, joints_from_smplx_params, orbit_cameras, pelvis_crop_boxes
+    from hvg_core.errors import InputError
+
+    from hvg_model.pose_input import render_pose_signal
+
+    if pose_signal == "body_normal":
+        raise InputError(
+            "the body_normal signal needs an SMPL-X mesh; render it with hvg-bonemap and pass "
+            "the maps with --pose-maps",
+            field="pose_signal",
+        )
+    joints = joints_from_smplx_params(params)  # (T, 55, 3)
+    pelvis = joints[0, 0]
+    cameras = orbit_cameras(
+        num_views,
+        elevation_deg=elevation_deg,
+        distance=distance,
+        fov_deg=fov_deg,
+        width=size,
+        height=size,
+        target=pelvis,
+    )
+    # View alignment: the first frame's pelvis lands at the image centre of every view.
+    cameras = crop_cameras(cameras, pelvis_crop_boxes(pelvis, cameras), (size, size))
+    maps = render_pose_signal(joints[None], cameras[:, None], pose_signal=pose_signal)
+    return PoseConditioning(maps[None].float(), cameras.R[None].float(), cameras)
+
+
+def load_pose_maps(path: str | os.PathLike[str]) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Read precomputed conditioning from ``.npz``: ``pose_maps (V, T, C, H, W)``, optional ``R (V, 3, 3)``.
+
+    Raises:
+        InputError: Missing file or field, or wrong shape (file and field named).
+    """
+    import numpy as np
+    from hvg_core.errors import InputError
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: np.asarray(data[key]) for key in data.files}
+    except (OSError, ValueError) as error:
+        raise InputError(f"cannot read pose maps: {error}", path=path) from error
+    if "pose_maps" not in arrays:
+        raise InputError("missing array 'pose_maps' (V, T, C, H, W)", path=path, field="pose_maps")
+    maps = torch.from_numpy(arrays["pose_maps"]).float()
+    if maps.ndim != 5:
+        raise InputError(
+            f"expected (V, T, C, H, W), got shape {tuple(maps.shape)}", path=path, field="pose_maps"
+        )
+    if arrays["pose_maps"].dtype == np.uint8:
+        maps = maps / 255.0
+    rotations = None
+    if "R" in arrays:
+        rotations = torch.from_numpy(arrays["R"]).float()
+        if rotations.shape != (maps.shape[0], 3, 3):
+            raise InputError(
+                f"expected (V, 3, 3) with V = {maps.shape[0]}, got {tuple(rotations.shape)}",
+                path=path,
+                field="R",
+            )
+    return maps[None], None if rotations is None else rotations[None]

@@ -1,0 +1,31 @@
+"""Building the trainable networks from a local SVD-xt directory (one place to swap architectures)."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from hvg_model.training.config import TrainConfig
+
+
+def build_networks(config: TrainConfig, svd_dir: str) -> tuple[nn.Module, nn.Module | None]:
+    """The DenoisingNet and the ReferenceNet (or None) initialised from ``svd_dir``'s UNet.
+
+    ``model.architecture = "svd"`` trains SVD's plain UNet (no pose, cameras or ReferenceNet;
+    the view-agnostic baseline). ``"hvg"`` builds :class:`hvg_model.HVGDenoisingNet` with the
+    configured pose variant and, unless ``model.reference_net`` is false, an
+    :class:`hvg_model.reference_net.HVGReferenceNet` copied from the same UNet's encoder half.
+
+    Raises:
+        MissingResourceError: ``svd_dir`` lacks the UNet.
+    """
+    from hvg_model.loading import load_svd_unet
+
+    unet = load_svd_unet(svd_dir)
+    if config.model.architecture == "svd":
+        return unet, None
+    from hvg_model.denoising_net import HVGDenoisingNet
+    from hvg_model.reference_net import HVGReferenceNet
+
+    net = HVGDenoisingNet.from_svd_unet(unet, pose_signal=config.model.variant)
+    reference_net = HVGReferenceNet.from_svd_unet(unet) if config.model.reference_net else None
+    return net, reference_net

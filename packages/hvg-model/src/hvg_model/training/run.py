@@ -1,0 +1,116 @@
+"""Preparing a run directory and running training in one process or on Ray Train."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from hvg_core.errors import InputError
+
+from hvg_model.training import checkpoint as ckpt
+from hvg_model.training.config import TrainConfig, validate
+from hvg_model.training.loop import TrainSummary, WorkerContext, train_worker
+from hvg_model.training.metrics_log import METRICS_FILE, read_metrics
+
+CONFIG_FILE = "config.json"
+TINY_SVD_DIR = "tiny-svd"
+SYNTHETIC_SHARDS = "synthetic-shards"
+
+
+def prepare_run(
+    config: TrainConfig, out: str | Path, *, resume: str | Path | None = None
+) -> TrainConfig:
+    """Validate the config, create the run directory and what it needs; return the resolved config.
+
+    - ``model.tiny`` without ``svd_dir``: writes a tiny random SVD directory into ``out/tiny-svd``
+      (seeded, so every run of the same seed starts from the same weights).
+    - ``data.dataset = "synthetic"`` without ``path``: renders hvg-data's synthetic people into
+      ``out/synthetic-shards`` (resumable) and trains on them.
+    - Writes ``out/config.json`` (atomically).
+    - Refuses to start a fresh run over an existing one (``--resume`` continues it).
+
+    Raises:
+        InputError: Invalid config, or a non-empty run without ``--resume``.
+        MissingResourceError: SVD directory, shards or checkpoint missing.
+    """
+    validate(config)
+    run_dir = Path(out)
+    if resume is None and read_metrics(run_dir / METRICS_FILE):
+        raise InputError(
+            "this run directory already holds a run; continue it with --resume "
+            f"{run_dir} or choose another --out",
+            path=run_dir,
+            field="--out",
+        )
+    if resume is not None:
+        ckpt.resolve_resume(resume)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if config.model.svd_dir is None:
+        from hvg_model.testing import build_tiny_svd_dir
+
+        tiny = run_dir / TINY_SVD_DIR
+        if not (tiny / "unet" / "config.json").is_file():
+            build_tiny_svd_dir(tiny, seed=config.schedule.seed)
+        config.model.svd_dir = str(tiny)
+    from hvg_model.loading import check_model_dir
+
+    check_model_dir(config.model.svd_dir)
+    _check_sizes(config)
+    if config.data.dataset == "synthetic" and not config.data.path:
+        from hvg_model.training.sources import render_synthetic_shards
+
+        config.data.path = str(render_synthetic_shards(config, run_dir / SYNTHETIC_SHARDS))
+    if config.data.path:
+        from hvg_model.training.sources import check_shard_dir
+
+        check_shard_dir(config.data.path)
+    if config.distributed.use_gpu:
+        from hvg_model.training.memory_plan import check_fits
+
+        check_fits(config)
+    temporary = run_dir / f".{CONFIG_FILE}.tmp-{os.getpid()}"
+    temporary.write_text(json.dumps(config.to_dict(), indent=2), encoding="utf-8")
+    os.replace(temporary, run_dir / CONFIG_FILE)
+    return config
+
+
+def _check_sizes(config: TrainConfig) -> None:
+    """Image size must map to a latent the UNet can halve ``levels − 1`` times."""
+    root = Path(str(config.model.svd_dir))
+    vae = json.loads((root / "vae" / "config.json").read_text(encoding="utf-8"))
+    unet = json.loads((root / "unet" / "config.json").read_text(encoding="utf-8"))
+    factor = 2 ** (len(vae["block_out_channels"]) - 1)
+    multiple = factor * 2 ** (len(unet["block_out_channels"]) - 1)
+    if config.data.image_size % multiple:
+        raise InputError(
+            f"image size {config.data.image_size} does not fit this network: it must be a multiple "
+            f"of {multiple} (VAE factor {factor} × UNet downsampling "
+            f"{2 ** (len(unet['block_out_channels']) - 1)})",
+            field="data.image_size",
+        )
+
+
+def train(
+    config: TrainConfig,
+    out: str | Path,
+    *,
+    resume: str | Path | None = None,
+    show_progress: bool = False,
+) -> TrainSummary:
+    """Prepare ``out`` and train: in this process, or on Ray Train when ``num_workers > 1``.
+
+    Args:
+        config: Training config (validated here).
+        out: Run directory.
+        resume: Checkpoint or run directory to continue from.
+        show_progress: Progress bar on the main process.
+    """
+    config = prepare_run(config, out, resume=resume)
+    if config.distributed.num_workers == 1 and config.distributed.address is None:
+        return train_worker(
+            config, out, resume=resume, context=WorkerContext(), show_progress=show_progress
+        )
+    from hvg_model.training.ray_launch import train_with_ray
+
+    return train_with_ray(config, out, resume=resume)

@@ -1,0 +1,90 @@
+"""Which :class:`~hvg_model.training.data.SampleSource` a config trains on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hvg_core.errors import MissingResourceError
+
+from hvg_model.training.config import TrainConfig
+from hvg_model.training.data import ProceduralSource, SampleSource
+
+
+def check_shard_dir(path: str | Path) -> Path:
+    """Check that ``path`` holds ``hvg-data`` shards (a ``manifest.json`` and ``*.h5`` files).
+
+    Raises:
+        MissingResourceError: Naming the directory and how to make shards.
+    """
+    root = Path(path)
+    how = (
+        "Render shards with `hvg-data render --dataset NAME --root SCANS --out DIR` (or "
+        "`hvg-data render --dataset synthetic --out DIR` for generated people) and pass DIR as "
+        "--data."
+    )
+    if not root.is_dir():
+        raise MissingResourceError(f"no shard directory here. {how}", path=root, field="data.path")
+    if not (root / "manifest.json").is_file():
+        raise MissingResourceError(
+            f"not an hvg-data shard directory: manifest.json is missing. {how}",
+            path=root,
+            field="data.path",
+        )
+    return root
+
+
+def build_source(config: TrainConfig, run_dir: str | Path) -> SampleSource:
+    """The sample source of ``config.data``.
+
+    ``dataset = "procedural"`` draws :class:`ProceduralSource` subjects in memory; any other
+    dataset reads the shards under ``data.path`` through ``hvg_data`` (for ``"synthetic"``,
+    :func:`render_synthetic_shards` has put them there).
+    """
+    data = config.data
+    if data.dataset == "procedural":
+        return ProceduralSource(
+            num_subjects=data.synthetic_subjects,
+            image_size=data.image_size,
+            seed=config.schedule.seed,
+        )
+    if not data.path:
+        raise MissingResourceError(
+            f"dataset {data.dataset!r} needs data.path (--data DIR); the trainer renders "
+            "synthetic shards itself only when the run is prepared (hvg_model.training.run)",
+            field="data.path",
+        )
+    from hvg_model.training.shard_source import ShardSource
+
+    layouts = data.views_frames or [[data.views, data.frames]]
+    return ShardSource(check_shard_dir(data.path), image_size=data.image_size, layouts=layouts)
+
+
+def render_synthetic_shards(config: TrainConfig, out: str | Path) -> Path:
+    """Render ``data.synthetic_subjects`` hvg-data ``synthetic`` people into shards (resumable).
+
+    Enough views (at least 8) and frames for every layout of the config are rendered at
+    ``data.image_size``, in this process (no Ray). A re-run with the same settings skips the
+    finished shards.
+    """
+    from hvg_data.config import RenderConfig
+    from hvg_data.pipeline import PipelineOptions, run_render
+
+    data = config.data
+    layouts = data.views_frames or [[data.views, data.frames]]
+    views = max(8, *(int(v) for v, _ in layouts))
+    frames = max(int(t) for _, t in layouts)
+    run_render(
+        "synthetic",
+        None,
+        out,
+        RenderConfig(
+            views=views, size=data.image_size, frames=frames, shard_size=data.synthetic_subjects
+        ),
+        adapter_options={
+            "count": data.synthetic_subjects,
+            "frames": frames,
+            "seed": config.schedule.seed,
+        },
+        options=PipelineOptions(executor="local", progress=False),
+    )
+    return Path(out)

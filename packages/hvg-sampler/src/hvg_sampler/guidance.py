@@ -1,0 +1,28 @@
+"""Classifier-free guidance applied after fusion, with SVD's per-frame linear scale."""
+
+from __future__ import annotations
+
+import torch
+
+
+def linear_frame_guidance(
+    num_frames: int, min_scale: float, max_scale: float, *, device=None, dtype=torch.float32
+) -> torch.Tensor:
+    """SVD's guidance: ``linspace(min_scale, max_scale, T)`` over the *whole* video.
+
+    Spanning all ``T`` frames (not each window) keeps the scale a function of the frame, so
+    overlapping windows agree on it (MimicMotion does the same).
+
+    Returns:
+        ``(1, 1, T, 1, 1, 1)`` guidance scale per frame.
+    """
+    scale = torch.linspace(min_scale, max_scale, num_frames, device=device, dtype=dtype)
+    return scale.view(1, 1, num_frames, 1, 1, 1)
+
+
+def apply_guidance(cond: torch.Tensor, uncond: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """``uncond + scale · (cond - uncond)`` on fused ``(B, V, T, C, h, w)`` outputs.
+
+    Computed as one ``torch.lerp`` pass (same value up to rounding).
+    """
+    return torch.lerp(uncond, cond, scale.to(cond.dtype))
