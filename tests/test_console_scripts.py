@@ -47,9 +47,7 @@ def test_help_does_not_import_torch_or_ray(script):
 
 
 def test_usage_error_exit_code():
-    result = subprocess.run(
-        [script_path("hvg"), "no-such-command"], capture_output=True, text=True
-    )
+    result = subprocess.run([script_path("hvg"), "no-such-command"], capture_output=True, text=True)
     assert result.returncode == 2
     assert "No such command" in result.stderr
 

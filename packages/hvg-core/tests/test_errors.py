@@ -12,7 +12,9 @@ from hvg_core.errors import (
 
 
 def test_input_error_names_file_and_field():
-    error = InputError("expected shape (55, 3), got (24, 3)", path="/d/s1/smplx.pkl", field="joints")
+    error = InputError(
+        "expected shape (55, 3), got (24, 3)", path="/d/s1/smplx.pkl", field="joints"
+    )
     assert str(error) == "/d/s1/smplx.pkl: field 'joints': expected shape (55, 3), got (24, 3)"
     assert error.path == "/d/s1/smplx.pkl" and error.field == "joints"
     assert error.exit_code == 2

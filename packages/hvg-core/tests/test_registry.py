@@ -52,9 +52,7 @@ def test_each_kind_registers_loads_and_lists(kind):
 
 
 def test_lazy_reference_is_imported_only_on_load():
-    registry = make_registry(
-        plugin_with("hvg_register_metrics", ("joiner", "os.path:join"))
-    )
+    registry = make_registry(plugin_with("hvg_register_metrics", ("joiner", "os.path:join")))
     entry = registry.entry("metrics", "joiner")
     assert entry.is_lazy
     import os.path
@@ -63,9 +61,7 @@ def test_lazy_reference_is_imported_only_on_load():
 
 
 def test_dotted_attribute_reference():
-    registry = make_registry(
-        plugin_with("hvg_register_metrics", ("sep", "os:path.sep"))
-    )
+    registry = make_registry(plugin_with("hvg_register_metrics", ("sep", "os:path.sep")))
     import os
 
     assert registry.load("metrics", "sep") == os.path.sep

@@ -121,7 +121,9 @@ def debug_option(function: Callable[..., Any]) -> Callable[..., Any]:
     )(function)
 
 
-def hvg_group(*, package: str, name: str | None = None) -> Callable[[Callable[..., Any]], click.Group]:
+def hvg_group(
+    *, package: str, name: str | None = None
+) -> Callable[[Callable[..., Any]], click.Group]:
     """Decorator making a click group with ``--help``/``-h``, ``--version`` and ``--debug``.
 
     Args:

@@ -37,9 +37,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 class Register(Protocol):
     """The callback each ``hvg_register_*`` hook receives."""
 
-    def __call__(
-        self, name: str, obj: object, *, description: str = "", **metadata: Any
-    ) -> None:
+    def __call__(self, name: str, obj: object, *, description: str = "", **metadata: Any) -> None:
         """Register one part.
 
         Args:

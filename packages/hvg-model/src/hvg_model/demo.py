@@ -185,6 +185,7 @@ def conditioning_of(sample: dict[str, Any], pose_signal: str) -> dict[str, Any]:
         and ``frames (1, V, T, 3, H, W)`` (the ground truth), all float32.
     """
     import torch
+
     from hvg_model.pose_input import encode_stored_bonemap
 
     rgb = torch.from_numpy(sample["rgb"]).float().div(255).permute(0, 1, 4, 2, 3)  # V T 3 H W
@@ -207,6 +208,7 @@ def conditioning_of(sample: dict[str, Any], pose_signal: str) -> dict[str, Any]:
 def write_frame_tree(frames: Any, root: Path) -> None:
     """``(V, T, 3, H, W)`` in [0, 1] → ``root/view_VV/TTTT.png`` (hvg-eval's generator layout)."""
     from hvg_bonemap.media import write_png
+
     from hvg_model.video_io import to_uint8
 
     images = to_uint8(frames).numpy()
@@ -221,8 +223,8 @@ def generate_videos(
     out: Path, run_dir: Path, inputs: dict[str, Any], settings: DemoSettings
 ) -> tuple[dict[str, Any], dict[str, Path]]:
     """Export the trained pipeline and generate with ``hvg`` and the baseline sampler."""
-    from hvg_model.training.export import export_pipeline
     from hvg_model.pipeline import HVGPipeline
+    from hvg_model.training.export import export_pipeline
     from hvg_model.video_io import write_video_outputs
 
     pipeline = HVGPipeline.from_pretrained(export_pipeline(run_dir, out / "pipeline"))
@@ -272,7 +274,9 @@ def _pose_preview(pose_maps: Any) -> Any:
     return pose_maps[:, :, :, :1].expand(-1, -1, -1, 3, -1, -1)
 
 
-def evaluate_videos(out: Path, samplers: list[str]) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+def evaluate_videos(
+    out: Path, samplers: list[str]
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
     """Weight-free metrics always; weighted ones when their files are present."""
     from hvg_core.errors import HVGError
     from hvg_eval.evaluate import evaluate
@@ -429,7 +433,7 @@ def _sheet_of(video: Path) -> Path:
 
 def run_demo(
     out: str | Path,
-    settings: DemoSettings = DemoSettings(),  # noqa: B008 - frozen dataclass
+    settings: DemoSettings = DemoSettings(),
     *,
     echo: Callable[[str], None] = click.echo,
 ) -> DemoResult:
@@ -491,7 +495,6 @@ def demo(out: str, smallest: bool, **options: Any) -> None:
     Under 10 minutes on 2 CPU cores with the defaults; --smallest takes seconds.
     """
     import torch
-
     from hvg_core.errors import InputError
 
     if options["size"] % 8:

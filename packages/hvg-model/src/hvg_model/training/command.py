@@ -93,7 +93,7 @@ def train(
       hvg-model train --config tiny --out runs/tiny --max-steps 200
       hvg-model train --config stage1 --svd-dir svd-xt --data shards/ --out runs/s1 --num-workers 32 --use-gpu
       hvg-model train --config stage2 --svd-dir svd-xt --data shards-mv/ --init-from runs/s1 --out runs/s2
-    """  # noqa: D301 (click's \b marks a paragraph it must not rewrap)
+    """
     import json
 
     from hvg_model.training.config import load_config

@@ -24,7 +24,7 @@ def _run_dir_of(checkpoint: Path) -> Path:
     return checkpoint.parent.parent
 
 
-def load_trained_pipeline(run_or_checkpoint: str | Path, *, use_ema: bool = True):  # noqa: ANN201
+def load_trained_pipeline(run_or_checkpoint: str | Path, *, use_ema: bool = True):
     """An :class:`~hvg_model.HVGPipeline` with the weights of a run's latest (or given) checkpoint.
 
     Args:
