@@ -12,7 +12,8 @@
 5. **report**: ``report.html`` and ``report.md`` with the video grids, bone maps, loss curve and
    metric table, plus ``metrics.json`` and the MP4 files.
 
-The tiny network trains for seconds, so its videos are blurry colour fields: the demo proves
+The tiny model's VAE and CLIP encoder are random (no weights can be downloaded), so the decoded
+videos are noise-like textures whatever the denoiser learns: the demo proves
 that every stage runs and connects, not the paper's image quality (that needs SVD-xt weights and
 GPUs, see ``docs/reproducing.md``).
 """
