@@ -41,6 +41,24 @@ class Schedule(Protocol):
         ...
 
 
+def denoised_from_output(
+    model_output: torch.Tensor, sample: torch.Tensor, sigma: float, prediction_type: str
+) -> torch.Tensor:
+    """``x0`` from a network output under the EDM parameterisation of Euler-family schedulers.
+
+    Args:
+        model_output: The (fused, guided) network output.
+        sample: The current noisy latents ``x_σ`` (not scaled by ``c_in``).
+        sigma: The current noise level.
+        prediction_type: ``"v_prediction"`` (SVD-xt), ``"epsilon"`` or ``"sample"``.
+    """
+    if prediction_type == "v_prediction":
+        return model_output * (-sigma / (sigma**2 + 1) ** 0.5) + sample / (sigma**2 + 1)
+    if prediction_type == "epsilon":
+        return sample - sigma * model_output
+    return model_output
+
+
 def make_schedule(scheduler: Any, num_steps: int) -> Schedule:
     """Build the schedule for one sampling run.
 

@@ -7,6 +7,8 @@ from typing import Any
 
 import torch
 
+from hvg_sampler.schedulers.base import denoised_from_output
+
 
 class DiffusersSchedule:
     """Adapter from a diffusers scheduler to :class:`hvg_sampler.schedulers.Schedule`.
@@ -44,12 +46,9 @@ class DiffusersSchedule:
         self, model_output: torch.Tensor, sample: torch.Tensor, step_index: int
     ) -> torch.Tensor:
         """``x0`` with the EDM parameterisation of Euler-family schedulers."""
-        sigma = float(self.sigmas[step_index])
-        if self.prediction_type == "v_prediction":
-            return model_output * (-sigma / (sigma**2 + 1) ** 0.5) + sample / (sigma**2 + 1)
-        if self.prediction_type == "epsilon":
-            return sample - sigma * model_output
-        return model_output
+        return denoised_from_output(
+            model_output, sample, float(self.sigmas[step_index]), self.prediction_type
+        )
 
     def step(
         self, model_output: torch.Tensor, sample: torch.Tensor, step_index: int

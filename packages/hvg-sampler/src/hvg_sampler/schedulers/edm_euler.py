@@ -7,6 +7,8 @@ import math
 import torch
 from hvg_core.errors import InputError
 
+from hvg_sampler.schedulers.base import denoised_from_output
+
 
 class EDMEulerSchedule:
     """The schedule diffusers' ``EulerDiscreteScheduler`` runs with SVD-xt's config.
@@ -79,12 +81,9 @@ class EDMEulerSchedule:
         self, model_output: torch.Tensor, sample: torch.Tensor, step_index: int
     ) -> torch.Tensor:
         """``x0`` from the network output (see the class docstring)."""
-        sigma = float(self.sigmas[step_index])
-        if self.prediction_type == "v_prediction":
-            return model_output * (-sigma / (sigma**2 + 1) ** 0.5) + sample / (sigma**2 + 1)
-        if self.prediction_type == "epsilon":
-            return sample - sigma * model_output
-        return model_output
+        return denoised_from_output(
+            model_output, sample, float(self.sigmas[step_index]), self.prediction_type
+        )
 
     def step(
         self, model_output: torch.Tensor, sample: torch.Tensor, step_index: int
