@@ -169,7 +169,9 @@ def run_group(
     try:
         if plugin_group is not None:
             add_plugin_commands(group, plugin_group)
-        group.main(args=args, standalone_mode=False)
+        # With standalone_mode=False click *returns* the code of ``ctx.exit(n)`` instead of
+        # raising, so the return value is the process's exit code (None means success).
+        returned = group.main(args=args, standalone_mode=False)
     except click.exceptions.Exit as exit_:
         sys.exit(exit_.exit_code)
     except click.Abort:
@@ -185,7 +187,7 @@ def run_group(
         sys.exit(130)
     except Exception as error:
         _report(error, 1, unexpected=True)
-    sys.exit(0)
+    sys.exit(returned if isinstance(returned, int) else 0)
 
 
 def _report(error: BaseException, code: int, *, unexpected: bool = False) -> None:
