@@ -24,6 +24,11 @@ PLAN = [
     "2",
     "--steps",
     "25",
+    # research/sampler.md §5 counts windows without a training budget
+    "--max-images-per-window",
+    "0",
+    "--max-frames-per-window",
+    "0",
 ]
 
 
@@ -80,7 +85,36 @@ def test_plan_alternate_and_warnings():
             "--json",
         ]
     )
+    # Default budget 72 images / 24 frames: a 24-frame window holds 3 of the 12 views (groups of
+    # 3 overlapping by 1, 6 groups on the orbit: 4 × 6 calls); a 6-view window holds 12 frames
+    # (chunks of 12 overlapping by 4: 9 chunks, × 3 view windows).
+    assert data["calls_by_step"] == [24, 27, 24, 27]
+    assert data["budget"] == {
+        "max_images_per_window": 72,
+        "max_frames_per_window": 24,
+        "source": "sampler",
+    }
+    assert data["peak_images_per_window"] == 72 and data["peak_frames_per_window"] == 24
+    unbounded = [
+        *(
+            [
+                "plan",
+                "--sampler",
+                "alternate",
+                "--frames",
+                "72",
+                "--views",
+                "12",
+                "--steps",
+                "4",
+                "--json",
+            ]
+        ),
+        *(["--max-images-per-window", "0", "--max-frames-per-window", "0"]),
+    ]
+    data = _json(unbounded)
     assert data["calls_by_step"] == [4, 3, 4, 3] and data["calls_per_step"] == 3.5
+    assert data["peak_images_per_window"] == max(24 * 12, 6 * 72)
     steps = {w["pass"]: w["steps"] for w in data["windows"]}
     assert steps == {"time": [0, 2], "view": [1, 3]}
     small = _json(["plan", "--frames", "48", "--views", "6", "--json"])
@@ -220,6 +254,10 @@ def test_plan_reads_config_file(tmp_path):
             "2",
             "--frame-window",
             "40",
+            "--max-frames-per-window",
+            "40",
+            "--max-images-per-window",
+            "80",
             "--json",
         ]
     )
@@ -230,6 +268,22 @@ def test_plan_with_capped_windows():
     data = _json(
         [*PLAN, "--max-views-per-time-window", "4", "--max-frames-per-view-window", "24", "--json"]
     )
-    # time: 4 windows × 6 cyclic view groups of 4 (overlap 2); view: 3 windows × 4 frame chunks
-    assert data["calls_per_step"] == 4 * 6 + 4 * 3
+    # Overlaps scale with the cap (2/6 of 4 views -> 1, 8/24 of 24 frames -> 8). time: 4 windows
+    # × 4 cyclic view groups of 4 (hop 3); view: 3 windows × 4 frame chunks of 24 (hop 16)
+    assert data["calls_per_step"] == 4 * 4 + 4 * 3
     assert data["peak_images_per_call"] == max(24 * 4, 24 * 6)
+
+
+def test_plan_refuses_a_window_over_the_budget(tmp_path):
+    command = [sys.executable, "-m", "hvg_sampler", "plan", "--frames", "48", "--views", "4"]
+    result = subprocess.run(
+        [*command, "--frame-window", "32"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert result.returncode == 2, result.stderr
+    assert "frame_window 32 exceeds the training budget of 24 frames" in result.stderr
+    unlimited = [*command, "--frame-window", "32", "--max-frames-per-window", "0", "--json"]
+    result = subprocess.run(
+        [*unlimited, "--max-images-per-window", "0"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["peak_frames_per_window"] == 48

@@ -86,6 +86,20 @@ def cli() -> None:
     help="Split each view window's frames into chunks of at most this many.",
 )
 @click.option(
+    "--max-images-per-window",
+    type=click.IntRange(min=0),
+    default=72,
+    show_default=True,
+    help="Training budget: images (views × frames) per window; 0 = unlimited.",
+)
+@click.option(
+    "--max-frames-per-window",
+    type=click.IntRange(min=0),
+    default=24,
+    show_default=True,
+    help="Training budget: frames per window; 0 = unlimited.",
+)
+@click.option(
     "--cfg/--no-cfg",
     default=False,
     show_default=True,
@@ -119,6 +133,8 @@ def plan(
     max_images_per_call,
     max_views_per_time_window,
     max_frames_per_view_window,
+    max_images_per_window,
+    max_frames_per_window,
     cfg,
     cfg_batch,
     as_json,
@@ -142,6 +158,8 @@ def plan(
         "max_guidance_scale": 3.0 if cfg else 1.0,
         "max_views_per_time_window": max_views_per_time_window,
         "max_frames_per_view_window": max_frames_per_view_window,
+        "max_images_per_window": max_images_per_window or None,
+        "max_frames_per_window": max_frames_per_window or None,
     }
     if fusion_weight is not None:
         options["fusion_weight"] = fusion_weight
@@ -169,6 +187,11 @@ def plan(
         f"image evaluations per step: {data['image_evaluations_per_step']} "
         f"(one full pass: {data['full_pass_image_evaluations_per_step']}, "
         f"overhead {report.overhead:.3f}x)"
+    )
+    click.echo(
+        f"largest window: {report.peak_images_per_window} images, "
+        f"{report.peak_frames_per_window} frames (budget: {data['budget']['max_images_per_window']}"
+        f" images, {data['budget']['max_frames_per_window']} frames; None = unlimited)"
     )
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)

@@ -30,6 +30,9 @@ class CostReport:
         accumulator_grids: Full ``(B, V, T, C, h, w)`` buffers the fusion keeps (3 per branch:
             base, delta, scratch), next to the latents themselves.
         warnings: Plan smells (redundant passes, windows that cover the axis anyway, ...).
+        budget: The sampler's window budget (:meth:`hvg_sampler.budget.WindowBudget.to_json`).
+        peak_images_per_window: The largest window (``v · t`` images of one sample).
+        peak_frames_per_window: The longest window in frames.
     """
 
     sampler: str
@@ -45,6 +48,9 @@ class CostReport:
     peak_images_per_call: int = 0
     accumulator_grids: int = 0
     warnings: tuple[str, ...] = field(default=())
+    budget: dict[str, Any] = field(default_factory=dict)
+    peak_images_per_window: int = 0
+    peak_frames_per_window: int = 0
 
     @property
     def calls_total(self) -> int:
@@ -99,6 +105,9 @@ class CostReport:
             "overhead_vs_full_pass": round(self.overhead, 6),
             "peak_images_per_call": self.peak_images_per_call,
             "accumulator_grids": self.accumulator_grids,
+            "budget": dict(self.budget),
+            "peak_images_per_window": self.peak_images_per_window,
+            "peak_frames_per_window": self.peak_frames_per_window,
             "warnings": list(self.warnings),
         }
 
@@ -150,6 +159,9 @@ def plan_cost(
         peak_images_per_call=peak,
         accumulator_grids=3 * (2 if cfg else 1),
         warnings=tuple(warnings),
+        budget=sampler.budget.to_json(),
+        peak_images_per_window=max(window.num_images for window in first_use),
+        peak_frames_per_window=max(len(window.frames) for window in first_use),
     )
 
 

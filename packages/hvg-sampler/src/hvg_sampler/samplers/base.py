@@ -11,6 +11,7 @@ from typing import Any
 import torch
 from hvg_core.errors import InputError
 
+from hvg_sampler.budget import PAPER_BUDGET, WindowBudget, scaled_overlap
 from hvg_sampler.callbacks import SamplerCallback
 from hvg_sampler.conditioning import Conditioning, slice_conditioning, take
 from hvg_sampler.fusion import WindowFusion
@@ -21,6 +22,8 @@ from hvg_sampler.schedulers.base import Schedule, make_schedule
 from hvg_sampler.weights._evaluate import accepts_sigma, fusion_weight_by_name
 
 LATENT_LETTERS = "(B, V, T, C, h, w)"
+#: Options whose ``None`` (no budget) is written into configs.
+BUDGET_KEYS = ("max_images_per_window", "max_frames_per_window")
 
 
 @dataclass(frozen=True)
@@ -87,9 +90,19 @@ class WindowedSampler(ABC):
         noise_init: Registered noise-init name (or object) for the initial noise.
         max_views_per_time_window: Split the views of each temporal window into groups of at
             most this many (view planner, ``view_overlap``) when the model cannot take all
-            ``V`` views in one call (``g_V`` of research §5); ``None``: all views (the paper).
+            ``V`` views in one call (``g_V`` of research §5); ``None``: as many as the budget
+            allows.
         max_frames_per_view_window: Likewise, split the frames of each view window into chunks
-            (frame planner, ``frame_overlap``); ``None``: all frames (the paper).
+            (frame planner, ``frame_overlap``); ``None``: as many as the budget allows.
+        max_images_per_window: Training budget, images ``v · t`` per window and sample (default
+            72, HVG's stage-2 sample, :mod:`hvg_sampler.budget`); ``None``: unlimited (every
+            temporal window holds all views and every view window all frames).
+        max_frames_per_window: Training budget, frames per window (default 24, the longest
+            stage-2 layout); ``None``: unlimited.
+
+    Raises:
+        InputError: A window larger than the budget on its own axis (``frame_window`` above
+            ``max_frames_per_window``, ``view_window`` above ``max_images_per_window``).
     """
 
     #: Registry name of the sampler (set by subclasses).
@@ -120,6 +133,8 @@ class WindowedSampler(ABC):
         noise_init: Any = "independent",
         max_views_per_time_window: int | None = None,
         max_frames_per_view_window: int | None = None,
+        max_images_per_window: int | None = PAPER_BUDGET.max_images,
+        max_frames_per_window: int | None = PAPER_BUDGET.max_frames,
     ) -> None:
         if normalisation not in NORMALISATIONS:
             raise InputError(
@@ -167,6 +182,23 @@ class WindowedSampler(ABC):
                 raise InputError(f"{name} must be >= 1 or None, got {cap}", field=name)
         self.max_views_per_time_window = max_views_per_time_window
         self.max_frames_per_view_window = max_frames_per_view_window
+        self.budget = WindowBudget(
+            max_images=max_images_per_window, max_frames=max_frames_per_window, source="sampler"
+        )
+        if max_frames_per_window is not None and self.frame_window > max_frames_per_window:
+            raise InputError(
+                f"frame_window {self.frame_window} exceeds the training budget of "
+                f"{max_frames_per_window} frames per window; lower it or raise "
+                "max_frames_per_window",
+                field="frame_window",
+            )
+        if max_images_per_window is not None and self.view_window > max_images_per_window:
+            raise InputError(
+                f"view_window {self.view_window} exceeds the training budget of "
+                f"{max_images_per_window} images per window; lower it or raise "
+                "max_images_per_window",
+                field="view_window",
+            )
         self._plan_cache: dict[Any, Any] = {}
         self._options = {
             "frame_window": self.frame_window,
@@ -189,6 +221,8 @@ class WindowedSampler(ABC):
             "noise_init": noise_init if isinstance(noise_init, str) else None,
             "max_views_per_time_window": max_views_per_time_window,
             "max_frames_per_view_window": max_frames_per_view_window,
+            "max_images_per_window": max_images_per_window,
+            "max_frames_per_window": max_frames_per_window,
         }
 
     #: Version of the dictionary :meth:`to_config` writes.
@@ -205,7 +239,8 @@ class WindowedSampler(ABC):
         left_out = []
         for key, value in self._options.items():
             if value is None or isinstance(value, bool | int | float | str):
-                if value is not None:
+                # The budget's None (unlimited) differs from its default, so it is written.
+                if value is not None or key in BUDGET_KEYS:
                     config[key] = value
             else:
                 left_out.append(key)
@@ -236,13 +271,35 @@ class WindowedSampler(ABC):
         """View windows of ``num_views`` views."""
         return tuple(self.view_planner(num_views, self.view_window, self.view_overlap))
 
+    def views_per_time_window(self, num_frames: int) -> int | None:
+        """Views a temporal window may hold: the explicit cap and the budget (``None``: all)."""
+        caps = [
+            self.max_views_per_time_window,
+            self.budget.views_for(min(self.frame_window, num_frames)),
+        ]
+        caps = [cap for cap in caps if cap is not None]
+        return min(caps) if caps else None
+
+    def frames_per_view_window(self, num_views: int) -> int | None:
+        """Frames a view window may hold: the explicit cap and the budget (``None``: all)."""
+        caps = [
+            self.max_frames_per_view_window,
+            self.budget.frames_for(min(self.view_window, num_views)),
+        ]
+        caps = [cap for cap in caps if cap is not None]
+        return min(caps) if caps else None
+
     def time_pass(self, num_frames: int, num_views: int, blend: float = 1.0) -> FusionPass:
-        """Temporal windows of all views (or of view groups, see ``max_views_per_time_window``)."""
-        cap = self.max_views_per_time_window
+        """Temporal windows of all views, or of view groups within the budget.
+
+        The groups come from the view planner with ``view_overlap`` scaled to the group size
+        (:func:`hvg_sampler.budget.scaled_overlap`).
+        """
+        cap = self.views_per_time_window(num_frames)
         if cap is None or cap >= num_views:
             view_windows: tuple[tuple[int, ...], ...] = (tuple(range(num_views)),)
         else:
-            overlap = min(self.view_overlap, cap - 1)
+            overlap = scaled_overlap(cap, self.view_window, self.view_overlap)
             view_windows = tuple(self.view_planner(num_views, cap, overlap))
         return FusionPass(
             name="time",
@@ -256,12 +313,15 @@ class WindowedSampler(ABC):
         )
 
     def view_pass(self, num_frames: int, num_views: int, blend: float = 1.0) -> FusionPass:
-        """View windows of all frames (or frame chunks, see ``max_frames_per_view_window``)."""
-        cap = self.max_frames_per_view_window
+        """View windows of all frames, or of frame chunks within the budget.
+
+        The chunks come from the frame planner with ``frame_overlap`` scaled to the chunk size.
+        """
+        cap = self.frames_per_view_window(num_views)
         if cap is None or cap >= num_frames:
             frame_windows: tuple[tuple[int, ...], ...] = (tuple(range(num_frames)),)
         else:
-            overlap = min(self.frame_overlap, cap - 1)
+            overlap = scaled_overlap(cap, self.frame_window, self.frame_overlap)
             frame_windows = tuple(self.frame_planner(num_frames, cap, overlap))
         return FusionPass(
             name="view",
@@ -311,7 +371,23 @@ class WindowedSampler(ABC):
                 cyclic=fusion_pass.view_cyclic,
                 axis="view",
             )
+        self._check_budget(plan)
         return plan
+
+    def _check_budget(self, plan: StepPlan) -> None:
+        """Refuse a plan with a window over the training budget (a planner's bug or plugin)."""
+        budget = self.budget
+        for window in plan.windows:
+            over_images = budget.max_images is not None and window.num_images > budget.max_images
+            over_frames = budget.max_frames is not None and len(window.frames) > budget.max_frames
+            if over_images or over_frames:
+                raise InputError(
+                    f"the {window.pass_name!r} window of {len(window.views)} views × "
+                    f"{len(window.frames)} frames exceeds the training budget "
+                    f"({budget.max_images} images, {budget.max_frames} frames per window); "
+                    "lower the windows or raise max_images_per_window / max_frames_per_window",
+                    field="max_images_per_window",
+                )
 
     def calls(
         self, plan: StepPlan, *, batch_size: int = 1, cfg: bool | None = None

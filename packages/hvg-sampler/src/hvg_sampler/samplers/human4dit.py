@@ -35,10 +35,17 @@ class Human4DiTSampler(WindowedSampler):
             FusionPass(
                 name="grid",
                 frame_windows=self.frame_windows(num_frames),
-                view_windows=self.view_windows(num_views),
+                view_windows=self._budget_view_windows(num_frames, num_views),
                 frame_weight=self.frame_fusion_weight,
                 view_weight=self.view_fusion_weight,
                 frame_cyclic=bool(self.frame_planner.cyclic),
                 view_cyclic=bool(self.view_planner.cyclic),
             ),
         )
+
+    def _budget_view_windows(self, num_frames: int, num_views: int) -> tuple[tuple[int, ...], ...]:
+        """View blocks, narrowed so that a block of frames × views stays within the budget."""
+        cap = self.views_per_time_window(num_frames)
+        if cap is None or cap >= min(self.view_window, num_views):
+            return self.view_windows(num_views)
+        return tuple(self.view_planner(num_views, cap, 0))
