@@ -11,7 +11,9 @@ from hvg_core.registry import get_registry
 
 from hvg_data.body import posed_joints
 from hvg_data.crop import project
+from hvg_data.safe_pickle import load_pickle
 from hvg_data.testing import check_adapter_contract, make_thuman2_fixture
+from hvg_data.testing.real_formats import write_thuman_fit
 
 DATASETS = ("thuman2", "thuman21", "2k2k", "customhuman", "mvhumannet")
 
@@ -31,10 +33,10 @@ def test_contract_on_fixture(name, fixture_roots):
 def test_joints_outside_the_scan_are_caught(fixture_roots, tmp_path):
     # The contract check is not vacuous: dropping THuman's `translation` breaks it.
     root = make_thuman2_fixture(tmp_path, subjects=("0000",))
-    fit = tmp_path / "smplx" / "0000" / "smplx_param.pkl"
-    data = pickle.loads(fit.read_bytes())
+    fit = tmp_path / "THUman2.0 SMPL-X Paras" / "0000" / "smplx_param.pkl"
+    data = load_pickle(fit)
     data["translation"] = data["translation"] + 0.5
-    fit.write_bytes(pickle.dumps(data, protocol=2))
+    write_thuman_fit(fit, data)
     with pytest.raises(AssertionError, match="outside the scan's bounding box"):
         check_adapter_contract(_adapter("thuman2", root))
 
@@ -45,6 +47,7 @@ def test_thuman2_layout_variants(tmp_path):
         fit_dir_name="THuman2.0_Smpl-X",
         scale_shape=(1, 1),
         translation_shape=(1, 3),
+        fit_format="plain",
     )
     check_adapter_contract(_adapter("thuman2", root))
     root = make_thuman2_fixture(tmp_path / "b", release_name="", fits_inside_scan_dirs=True)
@@ -160,11 +163,11 @@ def test_thuman_bad_inputs(tmp_path):
     (root / "0000" / "material0.jpeg").unlink()
     with pytest.raises(InputError, match=r"material0\.mtl: field 'map_Kd'"):
         adapter.load("0000")
-    fit = tmp_path / "smplx" / "0001" / "smplx_param.pkl"
+    fit = tmp_path / "THUman2.0 SMPL-X Paras" / "0001" / "smplx_param.pkl"
     fit.write_bytes(fit.read_bytes()[:100])
     with pytest.raises(InputError, match=r"0001/smplx_param\.pkl: corrupt or truncated"):
         adapter.load("0001")
-    (tmp_path / "smplx" / "0002" / "smplx_param.pkl").unlink()
+    (tmp_path / "THUman2.0 SMPL-X Paras" / "0002" / "smplx_param.pkl").unlink()
     with pytest.raises(InputError, match="SMPL-X fit not found"):
         adapter.load("0002")
     with pytest.raises(InputError, match="unknown subject"):

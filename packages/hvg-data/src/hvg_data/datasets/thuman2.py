@@ -5,6 +5,11 @@ Layout (see ``research/datasets.md`` §1)::
     <root>/<sid>/<sid>.obj, material0.mtl, material0.jpeg        # THuman2.0_Release
     <fits>/<sid>/smplx_param.pkl [, mesh_smplx.obj]              # "SMPL-X Paras" download
 
+The fits archive ``THUman2.0 SMPL-X Paras.zip`` unpacks to ``THUman2.0 SMPL-X Paras/``, found
+without options beside the release (or inside it). Its pickles are protocol 3 dicts of
+``trimesh.caching.TrackedArray`` arrays (read as plain arrays by the restricted unpickler);
+``scale`` is 0-d and ``translation`` ``(3,)``.
+
 ``<root>`` may also be a parent holding ``THuman2.0_Release/`` (or ``scans/``). The fits folder is
 the ``fits_root`` option, or the first of :attr:`Thuman2Adapter.fit_dir_names` found in ``<root>``
 or beside it; a ``smplx_param.pkl`` inside the scan folder is used as well.
@@ -48,13 +53,15 @@ class Thuman2Adapter(DatasetAdapter):
     download_hint = (
         "Request THuman2.0 from https://github.com/ytrock/THuman2.0-Dataset, unpack "
         "THuman2.0_Release (folders 0000..0525 with <sid>.obj, material0.mtl, material0.jpeg) and "
-        "the SMPL-X fits (<sid>/smplx_param.pkl) into a folder named smplx beside it, then pass "
-        "--root THuman2.0_Release."
+        "the SMPL-X fits archive (it unpacks to 'THUman2.0 SMPL-X Paras/<sid>/smplx_param.pkl') "
+        "beside it, then pass --root THuman2.0_Release."
     )
     #: Folders of scans users have under ``root`` (``""`` = root itself).
     scan_dir_names: ClassVar[tuple[str, ...]] = ("", "THuman2.0_Release", "scans", "model")
     #: Folder names of the fits download, searched in ``root`` and its parent.
     fit_dir_names: ClassVar[tuple[str, ...]] = (
+        "THUman2.0 SMPL-X Paras",  # what the released "THUman2.0 SMPL-X Paras.zip" unpacks to
+        "THuman2.0 SMPL-X Paras",
         "smplx",
         "fits",
         "THuman2.0_Smpl-X",
@@ -63,6 +70,8 @@ class Thuman2Adapter(DatasetAdapter):
         "smplx_fits",
         "SMPL-X",
     )
+    #: Keys every fit must hold besides ``betas``/``body_pose``.
+    required_fit_keys: ClassVar[tuple[str, ...]] = ("scale", "translation", "global_orient")
     #: Digits of subject ids.
     id_digits: ClassVar[int] = 4
     #: Whether a 45-value hand pose is PCA-45 (THuman2.1 recipe) instead of axis-angle.
@@ -117,6 +126,15 @@ class Thuman2Adapter(DatasetAdapter):
     def load_fit(self, path: Path) -> SMPLXParams:
         """Read a THuman ``smplx_param.pkl`` with the dataset's conventions."""
         data = load_pickle(path)
+        if isinstance(data, dict):
+            for key in self.required_fit_keys:
+                if key not in data:
+                    raise InputError(
+                        "required key of a THuman smplx_param.pkl is missing (the fit maps onto "
+                        "the scan by scale * x + translation)",
+                        path=path,
+                        field=key,
+                    )
         return params_from_mapping(
             data,
             path=path,

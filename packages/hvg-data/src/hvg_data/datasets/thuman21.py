@@ -36,6 +36,9 @@ class Thuman21Adapter(Thuman2Adapter):
     )
     fit_dir_names: ClassVar[tuple[str, ...]] = (
         "THuman2.1_Smpl-X",
+        "THuman2.1_Release Smpl-X Paras_new",  # archive names, in case it unpacks to them
+        "THuman2.1_Release Smpl-X Paras",
+        "THUman2.0 SMPL-X Paras",
         "smplx",
         "THuman2.1_smplx",
         "THUman2.1_Smpl-X",

@@ -16,6 +16,10 @@ def make_thuman21_fixture(
 ) -> Path:
     """Write a THuman2.1 tree; subjects >= 0526 get 45-value hand poses (the known variant).
 
+    Fits are written like the released archive (pickle protocol 3, ``TrackedArray`` arrays via
+    ``_reconstruct``), with the ``(1, 1)`` ``scale`` and ``(1, 3)`` ``translation`` ranks some
+    2.1 fits use.
+
     Returns:
         ``<base>/THuman2.1_Release`` (holding ``model/``), the adapter's ``root``.
     """
