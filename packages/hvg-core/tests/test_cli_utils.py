@@ -26,8 +26,24 @@ def build_group():
     @click.option("--views", type=int, default=8)
     @click.option("--frame-window", type=int, default=16)
     @click.option("--name", default="default")
-    def show(views, frame_window, name):
-        click.echo(json.dumps({"views": views, "frame_window": frame_window, "name": name}))
+    @click.option("--reference", "reference_path", default=None)
+    @click.option("--use-gpu/--no-gpu", default=None)
+    @click.option("--tag", "tags", multiple=True)
+    def show(views, frame_window, name, reference_path, use_gpu, tags):
+        values = {"views": views, "frame_window": frame_window, "name": name}
+        if reference_path is not None:
+            values["reference"] = reference_path
+        if use_gpu is not None:
+            values["use_gpu"] = use_gpu
+        if tags:
+            values["tags"] = list(tags)
+        click.echo(json.dumps(values))
+
+    @group.command()
+    @config_option
+    @click.option("--steps", type=int, default=1)
+    def other(steps):
+        click.echo(json.dumps({"steps": steps}))
 
     @group.command()
     @click.option("--kind", default="input")
@@ -127,6 +143,53 @@ def test_bad_config_files_are_input_errors_naming_the_file(tmp_path, file_name, 
     assert info.value.path == str(path)
 
 
+def test_config_keys_are_the_long_option_names(tmp_path, capsys):
+    config = tmp_path / "opts.yaml"
+    config.write_text("reference: person.png\nno-gpu: true\ntag: [a, b]\n")
+    code, out, err = run(["show", "--config", str(config)], capsys)
+    assert code == 0, err
+    values = json.loads(out)
+    assert values["reference"] == "person.png"
+    assert values["use_gpu"] is False and values["tags"] == ["a", "b"]
+
+
+def test_unknown_config_key_exits_two_naming_it_and_the_valid_keys(tmp_path, capsys):
+    config = tmp_path / "opts.yaml"
+    config.write_text("views: 2\nframes: 8\n")
+    code, out, err = run(["show", "--config", str(config)], capsys)
+    assert code == 2 and out == ""
+    assert f"{config}: field 'frames': unknown key" in err
+    assert "frame_window, name, no_gpu, reference, tag, use_gpu, views" in err
+
+
+def test_internal_parameter_name_is_refused_with_the_option_name(tmp_path, capsys):
+    config = tmp_path / "opts.toml"
+    config.write_text('reference_path = "person.png"\n')
+    code, _, err = run(["show", "--config", str(config)], capsys)
+    assert code == 2
+    assert "field 'reference_path': unknown key; use 'reference'" in err
+
+
+def test_config_value_of_the_wrong_type_names_file_and_key(tmp_path, capsys):
+    config = tmp_path / "opts.toml"
+    config.write_text('views = "many"\n')
+    code, _, err = run(["show", "--config", str(config)], capsys)
+    assert code == 2
+    assert f"{config}: field 'views': 'many' is not a valid integer" in err
+
+
+def test_tables_named_after_subcommands(tmp_path, capsys):
+    config = tmp_path / "opts.toml"
+    config.write_text('name = "top"\n[show]\nviews = 3\n[other]\nsteps = 7\n')
+    code, out, err = run(["show", "--config", str(config)], capsys)
+    assert code == 0, err
+    assert json.loads(out) == {"views": 3, "frame_window": 16, "name": "top"}
+    config.write_text("[show]\nviews = 3\n[other]\nsteps = 7\n")
+    code, out, err = run(["other", "--config", str(config)], capsys)
+    assert code == 0, err
+    assert json.loads(out) == {"steps": 7}
+
+
 def test_missing_config_file_exits_two(tmp_path, capsys):
     code, _, err = run(["show", "--config", str(tmp_path / "nope.toml")], capsys)
     assert code == 2 and "config file not found" in err
@@ -146,6 +209,45 @@ def test_progress_can_be_forced_on(monkeypatch):
     monkeypatch.setattr(sys, "stderr", stream)
     assert list(progress(range(3), desc="work", total=3)) == [0, 1, 2]
     assert "work" in stream.getvalue()
+
+
+def test_config_file_with_a_relative_path_in_a_subprocess(tmp_path):
+    script = tmp_path / "tool.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import click
+            from hvg_core.cli_utils import config_option, hvg_group, run_group
+
+            @hvg_group(package="hvg-core")
+            def cli():
+                "Tool."
+
+            @cli.command()
+            @config_option
+            @click.option("--reference", "reference_path", required=True)
+            @click.option("--out", "out_dir", default="tool-output")
+            def generate(reference_path, out_dir):
+                click.echo(f"{reference_path} -> {out_dir}")
+
+            run_group(cli)
+            """
+        )
+    )
+    (tmp_path / "infer.yaml").write_text("reference: person.png\nout: results\n")
+    (tmp_path / "typo.yaml").write_text("reference: person.png\noutput: results\n")
+    ok = subprocess.run(
+        [sys.executable, "tool.py", "generate", "--config", "infer.yaml"],
+        capture_output=True, text=True, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.strip() == "person.png -> results"
+    typo = subprocess.run(
+        [sys.executable, "tool.py", "generate", "--config", "typo.yaml"],
+        capture_output=True, text=True, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert typo.returncode == 2
+    assert "typo.yaml: field 'output': unknown key; valid keys: out, reference" in typo.stderr
 
 
 def test_console_script_exit_codes_in_a_subprocess(tmp_path):

@@ -45,8 +45,9 @@ DEBUG_ENV = "HVG_DEBUG"
 def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a TOML or YAML file of option defaults.
 
-    Keys may use dashes or underscores (``frame-window`` == ``frame_window``). A table/mapping
-    named after a subcommand holds that subcommand's defaults, e.g. ``[render]``.
+    Keys may use dashes or underscores (``frame-window`` == ``frame_window``); they are returned
+    with underscores. A table/mapping named after a subcommand holds that subcommand's defaults,
+    e.g. ``[render]`` (see :func:`config_defaults`).
 
     Raises:
         InputError: Missing file, unknown extension or a syntax error (file named).
@@ -83,23 +84,121 @@ def _normalise_keys(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_NOT_CONFIGURABLE = frozenset({"config", "help", "debug", "version"})
+
+
+def _config_keys(command: click.Command) -> dict[str, tuple[click.Parameter, bool]]:
+    """Map each config key of ``command`` to its parameter and whether the key negates a flag.
+
+    Keys are the long option names with underscores (``--frame-window`` → ``frame_window``,
+    ``--no-gpu`` → ``no_gpu``, negating ``--use-gpu``); arguments use their names.
+    """
+    keys: dict[str, tuple[click.Parameter, bool]] = {}
+    for param in command.params:
+        if param.name is None or param.name in _NOT_CONFIGURABLE:
+            continue
+        if isinstance(param, click.Option):
+            for names, negated in ((param.opts, False), (param.secondary_opts, True)):
+                for name in names:
+                    if name.startswith("--"):
+                        keys[name[2:].replace("-", "_")] = (param, negated)
+        else:
+            keys[param.name] = (param, False)
+    return keys
+
+
+def _select_command_table(ctx: click.Context, data: dict[str, Any]) -> dict[str, Any]:
+    """Top-level keys plus the table named after this subcommand (which wins).
+
+    Tables named after the other subcommands of the same group are left for them, so one file
+    can hold the defaults of several subcommands (``[render]``, ``[verify]``).
+    """
+    name = (ctx.info_name or ctx.command.name or "").replace("-", "_")
+    siblings: set[str] = set()
+    if ctx.parent is not None and isinstance(ctx.parent.command, click.Group):
+        siblings = {key.replace("-", "_") for key in ctx.parent.command.commands}
+    own_keys = _config_keys(ctx.command)
+    selected = {
+        key: value
+        for key, value in data.items()
+        if not (isinstance(value, dict) and key in siblings and key not in own_keys)
+    }
+    table = data.get(name)
+    if isinstance(table, dict) and name not in own_keys:
+        selected.update(table)
+    return selected
+
+
+def config_defaults(
+    ctx: click.Context, data: dict[str, Any], *, path: str | os.PathLike[str]
+) -> dict[str, Any]:
+    """Turn a config mapping keyed by option names into click's ``default_map`` (parameter names).
+
+    Args:
+        ctx: The context of the command the file configures.
+        data: The file's mapping (keys with underscores, see :func:`read_config_file`).
+        path: The file, named in errors.
+
+    Returns:
+        ``{parameter name: value}``, values already converted by the options' types.
+
+    Raises:
+        InputError: An unknown key (the message lists the valid ones) or a value the option
+            rejects; the file and key are named.
+    """
+    keys = _config_keys(ctx.command)
+    defaults: dict[str, Any] = {}
+    for key, value in _select_command_table(ctx, data).items():
+        if key not in keys:
+            raise InputError(_unknown_key_message(key, keys), path=path, field=key)
+        param, negated = keys[key]
+        if negated:
+            if not isinstance(value, bool):
+                raise InputError(f"expected true or false, got {value!r}", path=path, field=key)
+            value = not value
+        if isinstance(value, dict):
+            raise InputError("expected a value, got a table", path=path, field=key)
+        if param.multiple and not isinstance(value, list | tuple):
+            value = [value]
+        try:
+            param.type_cast_value(ctx, value)
+        except click.BadParameter as error:
+            raise InputError(error.message.rstrip("."), path=path, field=key) from error
+        assert param.name is not None  # _config_keys skips unnamed parameters
+        defaults[param.name] = value
+    return defaults
+
+
+def _unknown_key_message(key: str, keys: dict[str, tuple[click.Parameter, bool]]) -> str:
+    valid = ", ".join(sorted(keys))
+    for option_key, (param, _negated) in keys.items():
+        if param.name == key:
+            return f"unknown key; use {option_key!r} (the option's name). Valid keys: {valid}"
+    return f"unknown key; valid keys: {valid}"
+
+
 def _apply_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     if value is None:
         return None
-    defaults = read_config_file(value)
+    defaults = config_defaults(ctx, read_config_file(value), path=value)
     ctx.default_map = {**(ctx.default_map or {}), **defaults}
     return value
 
 
 def config_option(function: Callable[..., Any]) -> Callable[..., Any]:
-    """``--config FILE``: TOML/YAML defaults for the options (command line still wins)."""
+    """``--config FILE``: TOML/YAML defaults for the options (command line still wins).
+
+    The file's keys are the command's long option names, with dashes or underscores
+    (``frame-window: 16``, ``no-pngs: true``); an unknown key is an input error (exit 2).
+    """
     return click.option(
         "--config",
         type=click.Path(dir_okay=False),
         is_eager=True,
         expose_value=False,
         callback=_apply_config,
-        help="TOML or YAML file of option defaults; command-line values override it.",
+        help="TOML or YAML file of option values, keyed by the long option names (e.g. "
+        "frame-window: 16); command-line values override it.",
     )(function)
 
 
