@@ -88,7 +88,7 @@ def test_plugin_dataset_is_listed_and_renders(plugin_registry, tmp_path):
 
 def test_partial_failure_exit_code_and_verify_preview(tmp_path):
     root = make_thuman2_fixture(tmp_path / "data", subjects=("0000", "0001"))
-    (tmp_path / "data" / "smplx" / "0001" / "smplx_param.pkl").unlink()  # fit missing
+    next((tmp_path / "data").rglob("0001/smplx_param.pkl")).unlink()  # fit missing
     out = tmp_path / "out"
     runner = CliRunner()
     result = runner.invoke(

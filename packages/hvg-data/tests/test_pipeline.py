@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from hvg_core.errors import InputError
 
 from hvg_data.config import RenderConfig
 from hvg_data.pipeline import PARTIAL_FAILURE_EXIT_CODE, PipelineOptions, run_render
@@ -39,10 +40,15 @@ def test_resume_skips_complete_shards_and_redoes_changed_ones(tmp_path):
     )
     assert (repaired.shards_written, repaired.shards_skipped) == (1, 1)
     assert _files(tmp_path) == before
-    # A different configuration re-renders everything.
+    # A different configuration would replace complete shards: refused without prune, so
+    # nothing is lost; with prune everything is re-rendered.
     bigger = RenderConfig(views=2, size=40, shard_size=2)
+    with pytest.raises(InputError, match="--prune") as refused:
+        run_render("synthetic", None, tmp_path, bigger, adapter_options=options, options=LOCAL)
+    assert refused.value.field == "out"
+    assert _files(tmp_path) == before
     changed = run_render(
-        "synthetic", None, tmp_path, bigger, adapter_options=options, options=LOCAL
+        "synthetic", None, tmp_path, bigger, adapter_options=options, options=LOCAL, prune=True
     )
     assert changed.shards_written == 2
     assert (
@@ -66,11 +72,16 @@ def test_bad_subject_is_recorded_and_the_run_goes_on(tmp_path):
     assert [f["subject"] for f in failures] == ["0001"]
     assert failures[0]["file"].endswith("material0.mtl") and "map_Kd" in failures[0]["reason"]
     assert verify_folder(out).ok
-    # Re-running keeps the record of the failure (the shard itself is complete).
-    again = run_render(
-        "thuman2", root, out, RenderConfig(views=2, size=32, shard_size=2), options=LOCAL
-    )
-    assert again.shards_written == 0 and len(again.failures) == 1
+    # A shard with a failed subject is not complete: the next run retries it (still failing).
+    config = RenderConfig(views=2, size=32, shard_size=2)
+    again = run_render("thuman2", root, out, config, options=LOCAL)
+    assert (again.shards_written, again.shards_skipped, len(again.failures)) == (1, 1, 1)
+    # Once the input is fixed, the same command renders the subject.
+    shutil.copy(root / "0000" / "material0.jpeg", root / "0001" / "material0.jpeg")
+    fixed = run_render("thuman2", root, out, config, options=LOCAL)
+    assert (fixed.shards_written, fixed.samples, fixed.failures, fixed.exit_code) == (1, 3, [], 0)
+    assert (out / "failures.jsonl").read_text() == ""
+    assert verify_folder(out).ok
 
 
 def test_missing_resource_stops_the_run(tmp_path):

@@ -1,29 +1,48 @@
-"""``hvg-data render``: subjects -> shards, on Ray Data (default) or in-process.
+"""``hvg-data render``: subjects -> shards, in this process or on Ray Data.
 
 Subjects are sorted, cut to ``limit``, and split into shards of ``shard_size`` in that order, so a
-shard's content depends only on the dataset, the configuration and its index. Each shard is one
-Ray Data row: a worker loads and renders its subjects and writes the shard atomically; the driver
-records it in ``manifest.json`` (also atomically) as results stream in. Hence:
+shard's content depends only on the dataset, the configuration and its index. Hence:
 
-* **Resume**: a shard whose manifest entry has the same config hash and subject list, and whose
-  file still has the recorded size and SHA-256, is skipped; so is a complete shard file that the
-  manifest missed (killed between rename and manifest update), recognised by its own attributes.
-  Everything else is (re)done. Files are deterministic, so an interrupted-then-resumed run
-  equals an uninterrupted one byte for byte.
+* **Checked up front** (exit 2, the field named, before any rendering): executor and worker
+  count, ``limit``, the adapter's option names and value types, and the memory one subject needs
+  at ``size`` x ``views`` x ``frames`` against the memory available to the workers.
+* **One run per folder**: the output folder is locked (:class:`~hvg_data.dirlock.FolderLock`); a
+  second run into it exits 2 naming the holder's pid and host. Locks of dead runs are taken over.
+* **Nothing lost**: shards that an existing ``manifest.json`` lists as complete but that this run
+  would replace (another subject list, dataset or configuration, or beyond a smaller ``--limit``)
+  are only deleted with ``prune=True`` (``--prune``); otherwise the run stops with exit 2.
+* **Resume**: a shard whose manifest entry has the same config hash and subject list, no failed
+  subject, and whose file still has the recorded size and SHA-256, is skipped. Everything else is
+  (re)rendered: a corrupt file, a file the manifest does not list, and a shard with failed subjects
+  (failures are retried on every run; ``retry_failed=True`` reruns exactly the manifest's plan,
+  whatever ``limit``/``subjects`` say). The manifest entry of a shard is written *before* the file
+  takes its final name, so a final-named file is never adopted without a matching entry. Files
+  are deterministic: an interrupted-then-resumed run equals an uninterrupted one byte for byte.
 * **Failures**: a subject whose files are bad (``InputError``, or any error while rendering it)
-  is recorded with the reason in the manifest and ``failures.jsonl`` and the shard goes on
-  without it. Missing resources (``MissingResourceError``: e.g. no SMPL-X model files) stop the
-  run, since they would fail every subject.
-* **Exit codes** (command line): 0 all rendered, 3 finished but some subjects failed
-  (:data:`PARTIAL_FAILURE_EXIT_CODE`), 1/2 as for every HVG command.
+  is recorded with the reason in the manifest and ``failures.jsonl``; the shard goes on without
+  it. On Ray a worker that dies (segfault, out of memory) is retried :data:`TASK_MAX_RETRIES`
+  times, then recorded as that subject's failure. Missing resources (``MissingResourceError``:
+  e.g. no SMPL-X model files) stop the run, since they would fail every subject.
+* **Executors**: ``local`` renders in this process; ``ray`` runs one Ray Data task per subject
+  (so every worker stays busy even with few shards) and assembles shards in the driver; ``auto``
+  (default) picks Ray only when the estimated rendering time saved by the extra workers exceeds
+  Ray's fixed start-up cost (:func:`choose_executor`).
+* **Exit codes** (command line): 0 all rendered, 3 some subjects failed
+  (:data:`PARTIAL_FAILURE_EXIT_CODE`), 1 every subject failed or a runtime error, 2 bad input.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
+import inspect
 import json
+import logging
 import os
+import shutil
 import traceback
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,20 +50,46 @@ from typing import Any
 from hvg_core.errors import HVGError, InputError, MissingResourceError
 
 from hvg_data.config import RenderConfig
+from hvg_data.dirlock import FolderLock
 from hvg_data.shards import (
     FAILURES_NAME,
+    PARTS_DIR,
     SHARD_PATTERN,
+    LazyParts,
     Manifest,
+    RenderedSample,
     ShardRecord,
     atomic_write_bytes,
-    record_from_file,
     remove_stale_temporaries,
+    save_part,
     sha256_of,
     write_shard,
 )
 
 PARTIAL_FAILURE_EXIT_CODE = 3
-EXECUTORS = ("ray", "local")
+EXECUTORS = ("auto", "local", "ray")
+#: Ray re-runs a task whose worker process died this many times before the subject fails.
+TASK_MAX_RETRIES = 2
+#: Fixed cost of a local Ray runtime: import, ``ray.init`` of 2 CPUs, first Ray Data task,
+#: shutdown. Measured with ``benchmarks/bench_executor.py`` on the 2-core reference machine:
+#: 13-20 s idle, up to 60 s when the cores are busy; the threshold uses a middle value.
+RAY_STARTUP_S = 20.0
+#: Serial rendering cost of a scan subject: fixed part (mesh, bone maps, shard I/O) plus a part
+#: per rendered pixel (views x frames x size²); measured on synthetic subjects (0.1 s at 32² x 2
+#: views, 2.5 s at 576² x 8 views on the loaded 2-core machine).
+RENDER_S_PER_SUBJECT = 0.1
+RENDER_S_PER_MEGAPIXEL = 1.0
+#: Peak memory of rendering one subject: renderer buffers per view pixel (measured 75 B/px at
+#: 256²-1024²), plus the stored arrays (rgb 3 + mask 1 + depth 2 + normal 3 bytes) per view-frame
+#: pixel.
+RENDER_BYTES_PER_VIEW_PIXEL = 80
+STORED_BYTES_PER_PIXEL = 9
+#: Share of the available memory that the workers may plan to use.
+MEMORY_HEADROOM = 0.7
+#: Loggers of Ray that print INFO/WARNING chatter on the console unless ``verbose``.
+RAY_LOGGERS = ("ray", "ray.data", "ray.train", "ray.tune")
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -52,23 +97,37 @@ class PipelineOptions:
     """Where and how the shards are computed (does not change their content).
 
     Attributes:
-        executor: ``"ray"`` (Ray Data; local Ray started on demand) or ``"local"`` (this process,
-            one shard at a time: debugging and tests).
-        num_workers: Concurrent shard workers (Ray); default: the CPUs Ray sees.
+        executor: ``"auto"`` (default: in-process unless Ray pays for its start-up, see
+            :func:`choose_executor`), ``"ray"`` (Ray Data; local Ray started on demand) or
+            ``"local"`` (this process, one subject at a time).
+        num_workers: Concurrent Ray workers (>= 1); default: the CPUs this process may use.
         address: Address of an existing Ray cluster (``ray://...`` or ``auto``); default: start a
-            local one.
+            local one. Implies ``executor="ray"`` under ``auto``.
         ray_init: Extra keyword arguments for ``ray.init`` of a local cluster (e.g.
             ``object_store_memory``).
         smplx_model_dir: SMPL-X model files for ``body_model="smplx"``.
-        progress: Show progress bars.
+        progress: Show a progress bar (on a terminal).
+        verbose: Let Ray print its own logs, warnings and progress bars.
     """
 
-    executor: str = "ray"
+    executor: str = "auto"
     num_workers: int | None = None
     address: str | None = None
     ray_init: dict[str, Any] = field(default_factory=dict)
     smplx_model_dir: str | None = None
     progress: bool = True
+    verbose: bool = False
+
+    def __post_init__(self) -> None:
+        if self.executor not in EXECUTORS:
+            raise InputError(
+                f"unknown executor {self.executor!r}; use one of {', '.join(EXECUTORS)}",
+                field="executor",
+            )
+        if self.num_workers is not None and (
+            isinstance(self.num_workers, bool) or self.num_workers < 1
+        ):
+            raise InputError(f"must be >= 1, got {self.num_workers}", field="num_workers")
 
 
 @dataclass
@@ -81,18 +140,107 @@ class RenderSummary:
     shards_written: int = 0
     samples: int = 0
     failures: list[dict[str, str]] = field(default_factory=list)
+    executor: str = ""
 
     @property
     def exit_code(self) -> int:
-        """0, or :data:`PARTIAL_FAILURE_EXIT_CODE` when some subjects failed."""
-        return PARTIAL_FAILURE_EXIT_CODE if self.failures else 0
+        """0; :data:`PARTIAL_FAILURE_EXIT_CODE` when some subjects failed; 1 when all did."""
+        if not self.failures:
+            return 0
+        return 1 if self.samples == 0 else PARTIAL_FAILURE_EXIT_CODE
+
+
+def adapter_class(dataset: str) -> Any:
+    """The registered adapter class of ``dataset``."""
+    from hvg_core.registry import get_registry
+
+    return get_registry().load("datasets", dataset)
 
 
 def make_adapter(dataset: str, root: str | None, options: dict[str, Any]) -> Any:
-    """Instantiate a registered dataset adapter."""
-    from hvg_core.registry import get_registry
+    """Instantiate a registered dataset adapter, its options checked first.
 
-    return get_registry().load("datasets", dataset)(root, **options)
+    Raises:
+        InputError: Unknown option names, option values of the wrong type, or a value the
+            adapter rejects.
+    """
+    klass = adapter_class(dataset)
+    check_adapter_options(klass, options)
+    try:
+        return klass(root, **options)
+    except InputError:
+        raise
+    except (TypeError, ValueError) as error:
+        raise InputError(f"bad adapter option for {dataset}: {error}", field="option") from error
+
+
+def adapter_options_of(klass: Any) -> dict[str, inspect.Parameter]:
+    """The named keyword options an adapter class accepts (its and its bases' ``__init__``)."""
+    options: dict[str, inspect.Parameter] = {}
+    for base in klass.__mro__:
+        init = base.__dict__.get("__init__")
+        if init is None or base is object:
+            continue
+        for parameter in inspect.signature(init).parameters.values():
+            if parameter.name in ("self", "root") or parameter.kind in (
+                inspect.Parameter.VAR_KEYWORD,
+                inspect.Parameter.VAR_POSITIONAL,
+            ):
+                continue
+            options.setdefault(parameter.name, parameter)
+    return options
+
+
+_TYPE_NAMES: dict[str, tuple[type, ...]] = {
+    "int": (int,),
+    "float": (int, float),
+    "str": (str,),
+    "bool": (bool,),
+    "None": (type(None),),
+}
+
+
+def check_adapter_options(klass: Any, options: dict[str, Any]) -> None:
+    """Reject option names the adapter does not know and values of the wrong type.
+
+    Raises:
+        InputError: Naming the option (``field``) and the valid names or the expected type.
+    """
+    known = adapter_options_of(klass)
+    name = getattr(klass, "name", "") or klass.__name__
+    for key, value in options.items():
+        if key not in known:
+            valid = ", ".join(sorted(known)) or "none"
+            raise InputError(
+                f"unknown option {key!r} for the {name} dataset; valid options: {valid}",
+                field=key,
+            )
+        allowed = _allowed_types(known[key])
+        if allowed is None:
+            continue
+        wrong_bool = isinstance(value, bool) and bool not in allowed
+        if wrong_bool or not isinstance(value, allowed):
+            expected = " or ".join(sorted({t.__name__ for t in allowed}))
+            raise InputError(
+                f"expected {expected} for option {key!r} of the {name} dataset, got {value!r}",
+                field=key,
+            )
+
+
+def _allowed_types(parameter: inspect.Parameter) -> tuple[type, ...] | None:
+    annotation = parameter.annotation
+    if isinstance(annotation, str):
+        parts = [part.strip() for part in annotation.split("|")]
+        if parts and all(part in _TYPE_NAMES for part in parts):
+            return tuple(t for part in parts for t in _TYPE_NAMES[part])
+        return None
+    if annotation is inspect.Parameter.empty and parameter.default is not None:
+        default = parameter.default
+        if isinstance(default, bool):
+            return (bool,)
+        if isinstance(default, (int, float, str)):
+            return _TYPE_NAMES[type(default).__name__]
+    return None
 
 
 def plan_shards(subjects: Sequence[str], shard_size: int) -> list[list[str]]:
@@ -100,86 +248,224 @@ def plan_shards(subjects: Sequence[str], shard_size: int) -> list[list[str]]:
     return [list(subjects[i : i + shard_size]) for i in range(0, len(subjects), shard_size)]
 
 
-def render_shard_task(task: dict[str, Any]) -> dict[str, Any]:
-    """Render and write one shard (runs in a worker). Input and output are JSON-able dicts.
+def available_memory_bytes() -> int:
+    """Memory available to new work (``MemAvailable``; physical memory if unknown)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
-    Task keys: ``dataset``, ``root``, ``adapter_options``, ``config`` (RenderConfig JSON),
-    ``config_hash``, ``index``, ``subjects``, ``out``, ``smplx_model_dir``.
+
+def subject_peak_bytes(config: RenderConfig, frames: int) -> int:
+    """Estimated peak memory of rendering one subject (renderer buffers + stored arrays)."""
+    pixels = config.views * config.size * config.size
+    return pixels * (RENDER_BYTES_PER_VIEW_PIXEL + STORED_BYTES_PER_PIXEL * frames)
+
+
+def check_memory(config: RenderConfig, frames: int, workers: int) -> None:
+    """Refuse, before any work, a render whose subjects cannot fit in memory.
+
+    Raises:
+        InputError: ``field='size'``, with the estimate and what to lower.
+    """
+    need = workers * subject_peak_bytes(config, frames)
+    have = available_memory_bytes()
+    if need > MEMORY_HEADROOM * have:
+        gib = 1024**3
+        raise InputError(
+            f"{config.size}x{config.size} px x {config.views} views x {frames} frame(s) needs "
+            f"~{need / gib:.1f} GiB for {workers} worker(s), but only {have / gib:.1f} GiB is "
+            "available; lower --size, --views, --frames or --num-workers",
+            field="size",
+        )
+
+
+def frames_hint(adapter: Any, config: RenderConfig) -> int:
+    """Frames per subject as far as known before loading (``config.frames`` caps it)."""
+    frames = getattr(adapter, "frames", None)
+    frames = frames if isinstance(frames, int) and frames > 0 else 1
+    return min(frames, config.frames) if config.frames is not None else frames
+
+
+def default_workers() -> int:
+    """CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def estimated_render_seconds(subjects: int, config: RenderConfig, frames: int) -> float:
+    """Serial rendering time of ``subjects`` subjects on one core (see the constants)."""
+    megapixels = config.views * frames * config.size * config.size / 1e6
+    return subjects * (RENDER_S_PER_SUBJECT + megapixels * RENDER_S_PER_MEGAPIXEL)
+
+
+def choose_executor(
+    options: PipelineOptions, subjects: int, config: RenderConfig, frames: int
+) -> str:
+    """``"local"`` or ``"ray"`` for ``options.executor == "auto"`` (else the explicit choice).
+
+    Ray runs when a cluster address is given, or when the time that the extra workers save,
+    ``T * (1 - 1 / workers)`` for a serial estimate ``T``, exceeds :data:`RAY_STARTUP_S`. With
+    one worker, or a handful of small subjects (the demo's 8 subjects at 64²), it renders in
+    this process.
+    """
+    if options.executor != "auto":
+        return options.executor
+    if options.address:
+        return "ray"
+    workers = min(options.num_workers or default_workers(), subjects)
+    if workers <= 1:
+        return "local"
+    saved = estimated_render_seconds(subjects, config, frames) * (1 - 1 / workers)
+    return "ray" if saved > RAY_STARTUP_S else "local"
+
+
+def _resolve(path: str | os.PathLike[str] | None) -> str | None:
+    return None if path is None else str(Path(path).expanduser().resolve())
+
+
+# ----------------------------------------------------------------------------- worker side
+
+
+def render_one(
+    adapter: Any, subject: str, config: RenderConfig, smplx_model_dir: str | None
+) -> tuple[RenderedSample | None, dict[str, str] | None]:
+    """Load and render one subject: ``(sample, None)`` or ``(None, failure record)``.
+
+    Raises:
+        MissingResourceError: A resource every subject needs is missing (stops the run).
     """
     from hvg_data.render_sample import render_sample
 
-    config_data = dict(task["config"])
-    config_data["background"] = tuple(config_data["background"])
-    config = RenderConfig(**config_data)
-    adapter = make_adapter(task["dataset"], task["root"], task["adapter_options"])
-    rendered, failures = [], []
-    for subject in task["subjects"]:
-        try:
-            sample = adapter.load(subject)
-            rendered.append(render_sample(sample, config, smplx_model_dir=task["smplx_model_dir"]))
-        except MissingResourceError:
-            raise
-        except HVGError as error:
-            failures.append(
-                {
-                    "subject": subject,
-                    "file": getattr(error, "path", None) or "",
-                    "reason": str(error),
-                }
-            )
-        except Exception as error:  # a corrupt file can raise anything inside third-party parsers
-            last = traceback.extract_tb(error.__traceback__)[-1]
-            failures.append(
-                {
-                    "subject": subject,
-                    "file": "",
-                    "reason": f"{type(error).__name__}: {error} "
-                    f"(at {Path(last.filename).name}:{last.lineno})",
-                }
-            )
-    name = SHARD_PATTERN.format(index=task["index"])
-    path = Path(task["out"]) / name
-    digest = write_shard(
-        path,
-        rendered,
-        config_hash=task["config_hash"],
-        dataset=task["dataset"],
-        shard_index=task["index"],
-        compression=config.compression,
-        planned_subjects=task["subjects"],
-        failures=failures,
-    )
-    return {
-        "file": name,
-        "samples": len(rendered),
-        "subjects": list(task["subjects"]),
-        "sha256": digest,
-        "bytes": path.stat().st_size,
-        "config_hash": task["config_hash"],
-        "failures": failures,
-    }
+    try:
+        sample = adapter.load(subject)
+        return render_sample(sample, config, smplx_model_dir=smplx_model_dir), None
+    except MissingResourceError:
+        raise
+    except HVGError as error:
+        return None, {
+            "subject": subject,
+            "file": getattr(error, "path", None) or "",
+            "reason": str(error),
+        }
+    except Exception as error:  # a corrupt file can raise anything inside third-party parsers
+        last = traceback.extract_tb(error.__traceback__)[-1]
+        return None, {
+            "subject": subject,
+            "file": "",
+            "reason": f"{type(error).__name__}: {error} "
+            f"(at {Path(last.filename).name}:{last.lineno})",
+        }
 
 
-def _shard_is_complete(
-    out: Path, record: ShardRecord | None, subjects: list[str], config_hash: str
-) -> bool:
-    if record is None or record.config_hash != config_hash or record.subjects != subjects:
-        return False
+_ADAPTERS: dict[str, Any] = {}
+
+
+def _task_adapter(task: dict[str, Any]) -> Any:
+    """The task's adapter, built once per worker process."""
+    key = json.dumps([task["adapter_class"], task["root"], task["adapter_options"]])
+    if key not in _ADAPTERS:
+        module_name, _, attribute = task["adapter_class"].partition(":")
+        klass: Any = importlib.import_module(module_name)
+        for part in attribute.split("."):
+            klass = getattr(klass, part)
+        _ADAPTERS[key] = klass(task["root"], **task["adapter_options"])
+    return _ADAPTERS[key]
+
+
+def render_subject_task(task: dict[str, Any]) -> dict[str, Any]:
+    """Render one subject into a part file (runs in a Ray worker). JSON-able in and out.
+
+    Task keys: ``adapter_class`` (``module:attribute``), ``root``, ``adapter_options``,
+    ``config`` (RenderConfig JSON), ``smplx_model_dir``, ``subject``, ``shard``, ``position``,
+    ``part`` (absolute path of the part file).
+
+    Returns:
+        ``{"shard", "position", "subject", "status"}`` with status ``"ok"``, ``"failed"`` (plus
+        ``"failure"``) or ``"fatal"`` (plus ``"reason"`` and ``"file"``: a missing resource).
+    """
+    result = {"shard": task["shard"], "position": task["position"], "subject": task["subject"]}
+    config = config_from_json(task["config"])
+    try:
+        adapter = _task_adapter(task)
+        sample, failure = render_one(adapter, task["subject"], config, task["smplx_model_dir"])
+    except MissingResourceError as error:
+        return {**result, "status": "fatal", "reason": error.message, "file": error.path or ""}
+    if sample is None:
+        return {**result, "status": "failed", "failure": failure}
+    save_part(Path(task["part"]), sample)
+    return {**result, "status": "ok"}
+
+
+def config_from_json(data: dict[str, Any]) -> RenderConfig:
+    """Inverse of :meth:`RenderConfig.to_json`."""
+    values = dict(data)
+    values["background"] = tuple(values["background"])
+    return RenderConfig(**values)
+
+
+def _ray_render_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {"result": json.dumps(render_subject_task(json.loads(row["task"])))}
+
+
+# ----------------------------------------------------------------------------- driver side
+
+
+@dataclass
+class _Plan:
+    """Which shards to render, which to keep, which are in the way."""
+
+    shards: list[list[str]]
+    keep: dict[str, ShardRecord]
+    render: list[int]
+    conflicts: list[str]
+    stale: list[Path]
+
+
+def _file_matches(out: Path, record: ShardRecord) -> bool:
     path = out / record.file
     return (
         path.is_file() and path.stat().st_size == record.bytes and sha256_of(path) == record.sha256
     )
 
 
-def _write_failures(out: Path, manifest: Manifest) -> list[dict[str, str]]:
-    failures = [
-        dict(failure, shard=name)
-        for name in sorted(manifest.shards)
-        for failure in manifest.shards[name].failures
-    ]
-    text = "".join(json.dumps(failure, sort_keys=True) + "\n" for failure in failures)
-    atomic_write_bytes(out / FAILURES_NAME, text.encode())
-    return failures
+def _make_plan(
+    out: Path,
+    previous: Manifest | None,
+    dataset: str,
+    shards: list[list[str]],
+    config_hash: str,
+) -> _Plan:
+    names = [SHARD_PATTERN.format(index=index) for index in range(len(shards))]
+    plan = _Plan(shards, {}, [], [], [])
+    records = previous.shards if previous is not None else {}
+    same_dataset = previous is not None and previous.dataset == dataset
+    for index, (name, subjects) in enumerate(zip(names, shards, strict=True)):
+        record = records.get(name)
+        if record is None or not _file_matches(out, record):
+            plan.render.append(index)  # nothing valid there: missing, corrupt or unlisted
+            continue
+        same = same_dataset and record.config_hash == config_hash and record.subjects == subjects
+        if same and not record.failures:
+            plan.keep[name] = record
+            continue
+        if not same:
+            plan.conflicts.append(
+                f"{name} ({record.samples} sample(s) of {previous.dataset if previous else '?'}, "
+                f"config {record.config_hash})"
+            )
+        plan.render.append(index)
+    for path in sorted(out.glob("shard-*.h5")):
+        if path.name not in names:
+            listed = "listed" if path.name in records else "not listed"
+            plan.conflicts.append(f"{path.name} (beyond this run's plan, {listed} in the manifest)")
+            plan.stale.append(path)
+    return plan
 
 
 def run_render(
@@ -192,33 +478,42 @@ def run_render(
     limit: int | None = None,
     subjects: Sequence[str] | None = None,
     options: PipelineOptions | None = None,
+    prune: bool = False,
+    retry_failed: bool = False,
     on_shard: Callable[[dict[str, Any]], None] | None = None,
 ) -> RenderSummary:
     """Render a dataset into resumable shards.
 
     Args:
         dataset: Registry name of the dataset.
-        root: Dataset root (``None`` for generated datasets).
-        out: Output folder (created).
+        root: Dataset root (``None`` for generated datasets); relative paths are resolved
+            against the current directory here, before any worker sees them.
+        out: Output folder (created, locked while the run lasts).
         config: Render settings; ``config.adapter`` is filled from the adapter.
-        adapter_options: Keyword options of the adapter.
-        limit: Render only the first ``limit`` subjects (sorted).
+        adapter_options: Keyword options of the adapter (names and types checked).
+        limit: Render only the first ``limit`` subjects (sorted), >= 1.
         subjects: Render only these subject ids (in this order).
         options: Executor settings.
+        prune: Delete complete shards of an earlier run that this run's plan replaces or drops.
+        retry_failed: Rerun the plan recorded in ``manifest.json`` (its shards' subjects), which
+            re-renders exactly the shards with failed subjects; needs an existing manifest.
         on_shard: Called in the driver with each finished shard's record (progress hooks).
 
     Returns:
-        A :class:`RenderSummary`; ``summary.exit_code`` is 3 when some subjects failed.
-    """
-    import dataclasses
+        A :class:`RenderSummary`; ``summary.exit_code`` is 3 when some subjects failed, 1 when
+        all did.
 
+    Raises:
+        InputError: Bad arguments or options, not enough memory, the folder is locked, or the
+            run would delete complete shards without ``prune``.
+    """
     options = options or PipelineOptions()
-    if options.executor not in EXECUTORS:
-        raise InputError(
-            f"unknown executor {options.executor!r}; use one of {EXECUTORS}", field="executor"
-        )
+    if limit is not None and (isinstance(limit, bool) or limit < 1):
+        raise InputError(f"must be >= 1, got {limit}", field="limit")
+    root_str = _resolve(root)
+    out_dir = Path(_resolve(out) or ".")
+    smplx_model_dir = _resolve(options.smplx_model_dir)
     adapter_options = dict(adapter_options or {})
-    root_str = None if root is None else str(root)
     adapter = make_adapter(dataset, root_str, adapter_options)
     config = dataclasses.replace(config, adapter=adapter.config())
     config_hash = config.hash()
@@ -226,7 +521,7 @@ def run_render(
     if subjects is not None:
         unknown = sorted(set(subjects) - set(all_subjects))
         if unknown:
-            raise InputError(f"unknown subjects {unknown[:5]}", field="subjects")
+            raise InputError(f"unknown subjects {unknown[:5]}", field="subject")
         chosen = list(subjects)
     else:
         chosen = all_subjects
@@ -234,110 +529,343 @@ def run_render(
         chosen = chosen[:limit]
     if not chosen:
         raise InputError(f"no subjects found for {dataset}", path=root_str)
-    out_dir = Path(out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(out_dir)
-    try:
-        previous = Manifest.load(out_dir)
-    except InputError:
-        previous = None
-    manifest = Manifest(dataset, config.to_json(), config_hash)
-    plan = plan_shards(chosen, config.shard_size)
-    summary = RenderSummary(out_dir, shards_total=len(plan))
-    tasks = []
-    for index, shard_subjects in enumerate(plan):
-        name = SHARD_PATTERN.format(index=index)
-        record = previous.shards.get(name) if previous is not None else None
-        if record is None or previous is None or previous.dataset != dataset:
-            record = record_from_file(out_dir / name) if (out_dir / name).is_file() else None
-        if _shard_is_complete(out_dir, record, shard_subjects, config_hash):
-            assert record is not None
-            manifest.shards[name] = record
-            summary.shards_skipped += 1
-            continue
-        tasks.append(
-            {
-                "dataset": dataset,
-                "root": root_str,
-                "adapter_options": adapter_options,
-                "config": config.to_json(),
-                "config_hash": config_hash,
-                "index": index,
-                "subjects": shard_subjects,
-                "out": str(out_dir),
-                "smplx_model_dir": options.smplx_model_dir,
-            }
-        )
-    # Shards of an earlier, larger plan that this plan does not have are dropped.
-    for stale in sorted(out_dir.glob("shard-*.h5")):
-        if stale.name not in {SHARD_PATTERN.format(index=i) for i in range(len(plan))}:
-            stale.unlink()
-    manifest.save(out_dir)
+    frames = frames_hint(adapter, config)
+    executor = choose_executor(options, len(chosen), config, frames)
+    workers = 1 if executor == "local" else (options.num_workers or default_workers())
+    check_memory(config, frames, min(workers, len(chosen)))
 
-    def record_result(result: dict[str, Any]) -> None:
-        manifest.shards[result["file"]] = ShardRecord(
-            result["file"],
-            result["samples"],
-            result["subjects"],
-            result["sha256"],
-            result["bytes"],
-            result["config_hash"],
-            result["failures"],
-        )
-        manifest.save(out_dir)
-        summary.shards_written += 1
-        if on_shard is not None:
-            on_shard(result)
-
-    if tasks:
-        if options.executor == "local":
-            from hvg_core.cli_utils import progress
-
-            for task in progress(
-                tasks, desc="shards", total=len(tasks), disable=None if options.progress else True
-            ):
-                record_result(render_shard_task(task))
+    with FolderLock(out_dir, f"hvg-data render {dataset}"):
+        remove_stale_temporaries(out_dir)
+        shutil.rmtree(out_dir / PARTS_DIR, ignore_errors=True)
+        try:
+            previous: Manifest | None = Manifest.load(out_dir)
+        except InputError:
+            previous = None
+        if retry_failed:
+            shards = _recorded_plan(out_dir, previous, dataset, config_hash)
         else:
-            _run_on_ray(tasks, options, record_result)
-    summary.samples = manifest.num_samples
-    summary.failures = _write_failures(out_dir, manifest)
-    return summary
+            shards = plan_shards(chosen, config.shard_size)
+        plan = _make_plan(out_dir, previous, dataset, shards, config_hash)
+        if plan.conflicts and not prune:
+            listed = "; ".join(plan.conflicts[:3])
+            more = f" and {len(plan.conflicts) - 3} more" if len(plan.conflicts) > 3 else ""
+            raise InputError(
+                f"this run would replace or delete {len(plan.conflicts)} shard(s) of an earlier "
+                f"run: {listed}{more}. Pass --prune to replace them, or choose another output "
+                "folder",
+                path=out_dir,
+                field="out",
+            )
+        for stale in plan.stale:
+            stale.unlink()
+        manifest = Manifest(dataset, config.to_json(), config_hash, dict(plan.keep))
+        manifest.save(out_dir)
+        summary = RenderSummary(
+            out_dir,
+            shards_total=len(shards),
+            shards_skipped=len(plan.keep),
+            executor=executor if plan.render else "none",
+        )
+        if plan.render:
+            writer = _ShardWriter(
+                out_dir, dataset, config, config_hash, manifest, summary, on_shard
+            )
+            job = _Job(
+                dataset=dataset,
+                adapter=adapter,
+                root=root_str,
+                adapter_options=adapter_options,
+                config=config,
+                smplx_model_dir=smplx_model_dir,
+                shards={index: shards[index] for index in plan.render},
+            )
+            if executor == "local":
+                _run_local(job, options, writer)
+            else:
+                _run_on_ray(job, options, writer, out_dir)
+        summary.samples = manifest.num_samples
+        summary.failures = _write_failures(out_dir, manifest)
+        return summary
 
 
-def _run_on_ray(
-    tasks: list[dict[str, Any]],
-    options: PipelineOptions,
-    record_result: Callable[[dict[str, Any]], None],
-) -> None:
+def _recorded_plan(
+    out: Path, previous: Manifest | None, dataset: str, config_hash: str
+) -> list[list[str]]:
+    if previous is None:
+        raise InputError(
+            "--retry-failed needs the manifest.json of an earlier run here", path=out, field="out"
+        )
+    if previous.dataset != dataset or previous.config_hash != config_hash:
+        raise InputError(
+            f"--retry-failed reruns the recorded run ({previous.dataset}, config "
+            f"{previous.config_hash}) but these settings give {dataset}, config {config_hash}: "
+            "use the same dataset, options and render settings",
+            path=out / "manifest.json",
+            field="config_hash",
+        )
+    names = sorted(previous.shards)
+    expected = [SHARD_PATTERN.format(index=index) for index in range(len(names))]
+    if names != expected:
+        raise InputError(
+            "the manifest does not list consecutive shards", path=out / "manifest.json"
+        )
+    return [list(previous.shards[name].subjects) for name in names]
+
+
+@dataclass
+class _Job:
+    dataset: str
+    adapter: Any
+    root: str | None
+    adapter_options: dict[str, Any]
+    config: RenderConfig
+    smplx_model_dir: str | None
+    shards: dict[int, list[str]]
+
+    @property
+    def subjects(self) -> int:
+        return sum(len(subjects) for subjects in self.shards.values())
+
+
+class _ShardWriter:
+    """Writes finished shards and records them in the manifest before they take their name."""
+
+    def __init__(
+        self,
+        out: Path,
+        dataset: str,
+        config: RenderConfig,
+        config_hash: str,
+        manifest: Manifest,
+        summary: RenderSummary,
+        on_shard: Callable[[dict[str, Any]], None] | None,
+    ) -> None:
+        self.out, self.dataset, self.config = out, dataset, config
+        self.config_hash, self.manifest, self.summary = config_hash, manifest, summary
+        self.on_shard = on_shard
+
+    def write(
+        self,
+        index: int,
+        subjects: list[str],
+        samples: Sequence[RenderedSample],
+        failures: list[dict[str, str]],
+    ) -> None:
+        name = SHARD_PATTERN.format(index=index)
+
+        def record(digest: str, size: int) -> None:
+            self.manifest.shards[name] = ShardRecord(
+                name, len(samples), list(subjects), digest, size, self.config_hash, failures
+            )
+            self.manifest.save(self.out)
+
+        write_shard(
+            self.out / name,
+            samples,
+            config_hash=self.config_hash,
+            dataset=self.dataset,
+            shard_index=index,
+            compression=self.config.compression,
+            planned_subjects=subjects,
+            failures=failures,
+            before_replace=record,
+        )
+        self.summary.shards_written += 1
+        if self.on_shard is not None:
+            self.on_shard(self.manifest.shards[name].to_json())
+
+
+def _progress(
+    items: Iterator[Any] | Sequence[Any], options: PipelineOptions, total: int, desc: str
+) -> Iterator[Any]:
+    from hvg_core.cli_utils import progress
+
+    yield from progress(
+        items, desc=desc, total=total, unit="subject", disable=None if options.progress else True
+    )
+
+
+def _run_local(job: _Job, options: PipelineOptions, writer: _ShardWriter) -> None:
+    todo = [(index, subject) for index, group in job.shards.items() for subject in group]
+    rendered: dict[int, list[RenderedSample]] = {index: [] for index in job.shards}
+    failed: dict[int, list[dict[str, str]]] = {index: [] for index in job.shards}
+    remaining = {index: len(group) for index, group in job.shards.items()}
+    for index, subject in _progress(iter(todo), options, len(todo), f"render {job.dataset}"):
+        sample, failure = render_one(job.adapter, subject, job.config, job.smplx_model_dir)
+        if sample is not None:
+            rendered[index].append(sample)
+        else:
+            assert failure is not None
+            failed[index].append(failure)
+        remaining[index] -= 1
+        if remaining[index] == 0:
+            writer.write(index, job.shards[index], rendered.pop(index), failed.pop(index))
+
+
+def _adapter_reference(dataset: str) -> str:
+    """``module:attribute`` of the dataset's adapter class, importable by Ray workers."""
+    from hvg_core.registry import get_registry
+
+    entry = next(e for e in get_registry().entries("datasets") if e.name == dataset)
+    if isinstance(entry.target, str):
+        return entry.target
+    return f"{entry.target.__module__}:{entry.target.__qualname__}"
+
+
+def _quiet_ray(verbose: bool, local: bool) -> dict[str, int]:
+    """Set Ray's environment and loggers for a quiet run; returns the levels to restore."""
+    if local:
+        # Workers share this interpreter's environment: skip Ray's `uv run` hook, which packages
+        # the working directory (and breaks relative paths). Ray reads it when imported.
+        os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
+        if not verbose:
+            # Token authentication stays on (Ray's default for a new local cluster); setting it
+            # explicitly only drops Ray's notice about the default.
+            os.environ.setdefault("RAY_AUTH_MODE", "token")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if verbose:
+        return {}
+    previous = {}
+    for name in RAY_LOGGERS:
+        logger = logging.getLogger(name)
+        previous[name] = logger.level
+        # Failures come back as results and are reported by the pipeline itself.
+        logger.setLevel(logging.CRITICAL)
+    return previous
+
+
+def _run_on_ray(job: _Job, options: PipelineOptions, writer: _ShardWriter, out: Path) -> None:
+    parts = out / PARTS_DIR
+    parts.mkdir()
+    reference = _adapter_reference(job.dataset)
+    rows = []
+    for index, group in job.shards.items():
+        for position, subject in enumerate(group):
+            task = {
+                "adapter_class": reference,
+                "root": job.root,
+                "adapter_options": job.adapter_options,
+                "config": job.config.to_json(),
+                "smplx_model_dir": job.smplx_model_dir,
+                "subject": subject,
+                "shard": index,
+                "position": position,
+                "part": str(parts / f"{index:05d}-{position:05d}.npz"),
+            }
+            rows.append({"task": json.dumps(task)})
+    restore = _quiet_ray(options.verbose, local=options.address is None)
+    try:
+        with warnings.catch_warnings():
+            if not options.verbose:
+                warnings.filterwarnings("ignore", module=r"ray(\.|$)")
+            results = _ray_results(rows, options, job)
+            try:
+                _assemble(job, results, options, writer, parts)
+            finally:
+                results.close()  # shuts down a Ray runtime started here, even on errors
+    finally:
+        for name, level in restore.items():
+            logging.getLogger(name).setLevel(level)
+        shutil.rmtree(parts, ignore_errors=True)
+
+
+def _ray_results(
+    rows: list[dict[str, str]], options: PipelineOptions, job: _Job
+) -> Iterator[dict[str, Any]]:
+    """Start (or join) Ray and stream the per-subject results as they finish."""
     import ray
 
     started_here = False
     if not ray.is_initialized():
         init: dict[str, Any] = {
             "include_dashboard": False,
-            "log_to_driver": False,
-            "configure_logging": False,
+            "log_to_driver": options.verbose,
+            "configure_logging": options.verbose,
         }
         if options.address is not None:
             init["address"] = options.address
-        elif options.num_workers is not None:
-            init["num_cpus"] = options.num_workers
+        else:
+            init["num_cpus"] = options.num_workers or default_workers()
         init.update(options.ray_init)
         ray.init(**init)
         started_here = True
     try:
         context = ray.data.DataContext.get_current()
-        context.enable_progress_bars = options.progress
+        context.enable_progress_bars = options.verbose and options.progress
+        # A block whose task failed for good (worker died TASK_MAX_RETRIES + 1 times) is
+        # dropped instead of aborting the run; its subject is recorded as failed.
+        context.max_errored_blocks = len(rows)
         workers = options.num_workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        rows = [{"task": json.dumps(task)} for task in tasks]
         dataset = ray.data.from_items(rows, override_num_blocks=len(rows))
-        results = dataset.map(_ray_render_row, num_cpus=1, concurrency=workers)
-        for row in results.iter_rows():
-            record_result(json.loads(row["result"]))
+        dataset = dataset.map(
+            _ray_render_row,
+            compute=ray.data.TaskPoolStrategy(size=min(workers, len(rows))),
+            num_cpus=1,
+            max_retries=TASK_MAX_RETRIES,
+            retry_exceptions=False,
+        )
+        dataset.set_name(f"hvg-data render {job.dataset}")
+        for row in dataset.iter_rows():
+            yield json.loads(row["result"])
+    except HVGError:
+        raise
+    except Exception as error:  # Ray wraps failures in its own error types
+        raise HVGError(f"the Ray render failed: {type(error).__name__}: {error}") from error
     finally:
         if started_here:
             ray.shutdown()
 
 
-def _ray_render_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {"result": json.dumps(render_shard_task(json.loads(row["task"])))}
+def _assemble(
+    job: _Job,
+    results: Iterator[dict[str, Any]],
+    options: PipelineOptions,
+    writer: _ShardWriter,
+    parts: Path,
+) -> None:
+    """Collect per-subject results; write each shard once all its subjects are back."""
+    outcome: dict[int, dict[int, dict[str, Any]]] = {index: {} for index in job.shards}
+
+    def finish(index: int) -> None:
+        group = job.shards[index]
+        done = outcome.pop(index)
+        ok = [p for p in range(len(group)) if done[p]["status"] == "ok"]
+        failures = [done[p]["failure"] for p in range(len(group)) if done[p]["status"] != "ok"]
+        paths = [parts / f"{index:05d}-{p:05d}.npz" for p in ok]
+        writer.write(index, group, LazyParts(paths), failures)
+        for path in paths:
+            path.unlink()
+
+    for result in _progress(results, options, job.subjects, f"render {job.dataset}"):
+        if result["status"] == "fatal":
+            raise MissingResourceError(result["reason"], path=result["file"] or None)
+        index = result["shard"]
+        outcome[index][result["position"]] = result
+        if len(outcome[index]) == len(job.shards[index]):
+            finish(index)
+    for index in sorted(outcome):
+        for position, subject in enumerate(job.shards[index]):
+            outcome[index].setdefault(
+                position,
+                {
+                    "status": "failed",
+                    "failure": {
+                        "subject": subject,
+                        "file": "",
+                        "reason": "the Ray worker rendering it died (crash or out of memory) "
+                        f"{TASK_MAX_RETRIES + 1} times",
+                    },
+                },
+            )
+        finish(index)
+
+
+def _write_failures(out: Path, manifest: Manifest) -> list[dict[str, str]]:
+    failures = [
+        dict(failure, shard=name)
+        for name in sorted(manifest.shards)
+        for failure in manifest.shards[name].failures
+    ]
+    text = "".join(json.dumps(failure, sort_keys=True) + "\n" for failure in failures)
+    atomic_write_bytes(out / FAILURES_NAME, text.encode())
+    return failures

@@ -73,6 +73,7 @@ def render_sample(
     else:
         capture = sample.capture
         assert capture is not None
+        check_rotations(capture.R, capture.camera_names)
         frame_index = np.arange(frames)
         body_rotation = matrix_to_axis_angle(
             axis_angle_to_matrix(params.world_rotation[0])
@@ -107,6 +108,33 @@ def render_sample(
         frame_ids=frame_ids,
         source_hashes=source_hashes(sample.source_files),
     )
+
+
+ROTATION_TOLERANCE = 1e-3
+
+
+def check_rotations(R: np.ndarray, names: tuple[str, ...] | list[str]) -> None:
+    """Refuse camera matrices that are not rotations (orthonormal, determinant +1).
+
+    Args:
+        R: (V, 3, 3) world-to-camera matrices.
+        names: (V,) camera ids for the message.
+
+    Raises:
+        InputError: ``field='R'``, naming the first bad camera and how far off it is.
+    """
+    R = np.asarray(R, np.float64)
+    finite = np.isfinite(R).all(axis=(1, 2))
+    off = np.abs(R @ np.swapaxes(R, 1, 2) - np.eye(3)).max(axis=(1, 2), initial=0.0)
+    det = np.linalg.det(np.where(finite[:, None, None], R, 0.0))
+    bad = ~finite | (off > ROTATION_TOLERANCE) | (np.abs(det - 1) > ROTATION_TOLERANCE)
+    if bad.any():
+        index = int(np.argmax(bad))
+        raise InputError(
+            f"camera {names[index]!r}: R is not a rotation (max |R Rᵀ - I| = {off[index]:.3g}, "
+            f"det = {det[index]:.3g}); expected an orthonormal world-to-camera rotation",
+            field="R",
+        )
 
 
 def source_hashes(files: tuple[Path, ...]) -> dict[str, str]:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -140,19 +140,23 @@ def write_shard(
     compression: int = 1,
     planned_subjects: Sequence[str] | None = None,
     failures: Sequence[dict[str, str]] = (),
+    before_replace: Callable[[str, int], None] | None = None,
 ) -> str:
     """Write samples to one HDF5 shard atomically and deterministically.
 
     Args:
         path: Final shard path.
-        samples: The samples, stored as ``/samples/000000``... in this order.
+        samples: The samples, stored as ``/samples/000000``... in this order. Only one is
+            touched at a time, so a lazy sequence (e.g. of part files) keeps memory flat.
         config_hash: Render-config hash recorded in the file.
         dataset: Dataset name recorded in the file.
         shard_index: Index of this shard.
         compression: gzip level for image arrays (0 = none).
         planned_subjects: Subjects assigned to this shard (default: the samples' subjects).
-        failures: Subjects of the shard that failed, with reasons (kept so that a shard found
-            on disk without a manifest entry can be adopted on resume).
+        failures: Subjects of the shard that failed, with reasons.
+        before_replace: Called with the file's SHA-256 and size after it is complete and before
+            it takes its final name (the pipeline records it in the manifest there, so a file
+            under a final name is never one the manifest does not describe).
 
     Returns:
         The SHA-256 of the written file.
@@ -201,6 +205,8 @@ def write_shard(
         with open(temporary, "rb+") as raw:
             os.fsync(raw.fileno())
         digest = sha256_of(temporary)
+        if before_replace is not None:
+            before_replace(digest, temporary.stat().st_size)
         os.replace(temporary, final)
     finally:
         if temporary.exists():
@@ -215,6 +221,89 @@ def remove_stale_temporaries(folder: Path) -> list[Path]:
         stale.unlink()
         removed.append(stale)
     return removed
+
+
+PARTS_DIR = ".parts"
+
+
+def save_part(path: Path, sample: RenderedSample) -> None:
+    """Write one rendered sample to an uncompressed, pickle-free ``.npz`` part, atomically.
+
+    Ray workers render one subject each into a part; the driver assembles the parts of a shard
+    with :func:`write_shard` (the same bytes the in-process executor writes).
+    """
+    arrays: dict[str, np.ndarray] = {
+        name: getattr(sample, name) for name in (*IMAGE_FIELDS, *CAMERA_FIELDS, "joints")
+    }
+    for key, value in sample.smplx.items():
+        arrays[f"smplx.{key}"] = np.asarray(value, np.float32)
+    meta = {
+        "dataset": sample.dataset,
+        "subject": sample.subject,
+        "kind": sample.kind,
+        "smplx_settings": sample.smplx_settings,
+        "camera_names": list(sample.camera_names),
+        "frame_ids": list(sample.frame_ids),
+        "source_hashes": sample.source_hashes,
+    }
+    arrays["meta"] = np.array(json.dumps(meta, sort_keys=True))
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(temporary, "wb") as handle:
+            np.savez(handle, **arrays)
+        os.replace(temporary, path)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+
+
+def load_part(path: str | PathLike[str]) -> RenderedSample:
+    """Read a part written by :func:`save_part` (``allow_pickle=False``).
+
+    Raises:
+        InputError: The file is not a complete part.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            arrays = {name: data[name] for name in (*IMAGE_FIELDS, *CAMERA_FIELDS, "joints")}
+            smplx = {
+                key.removeprefix("smplx."): data[key]
+                for key in data.files
+                if key.startswith("smplx.")
+            }
+    except (OSError, KeyError, ValueError) as error:
+        raise InputError(f"unreadable render part ({error})", path=path) from error
+    return RenderedSample(
+        dataset=meta["dataset"],
+        subject=meta["subject"],
+        kind=meta["kind"],
+        smplx=smplx,
+        smplx_settings=meta["smplx_settings"],
+        camera_names=tuple(meta["camera_names"]),
+        frame_ids=tuple(meta["frame_ids"]),
+        source_hashes=meta["source_hashes"],
+        **arrays,
+    )
+
+
+class LazyParts(Sequence[RenderedSample]):
+    """The samples of a list of part files, loaded one at a time when iterated."""
+
+    def __init__(self, paths: Sequence[Path]) -> None:
+        self.paths = list(paths)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [load_part(path) for path in self.paths[index]]
+        return load_part(self.paths[index])
+
+    def __iter__(self) -> Iterator[RenderedSample]:
+        for path in self.paths:
+            yield load_part(path)
 
 
 @dataclass
@@ -464,34 +553,6 @@ def _check_shard(handle: Any, record: ShardRecord) -> list[str]:
         ):
             problems.append(f"sample {name}: inconsistent shapes")
     return problems
-
-
-def record_from_file(path: Path) -> ShardRecord | None:
-    """Rebuild a manifest record from a complete shard file (``None`` if it is unreadable).
-
-    Shards are renamed into place only when complete, so a file under a final name that the
-    manifest does not list yet (the run was killed between the rename and the manifest update)
-    is whole; its attributes say which configuration and subjects produced it.
-    """
-    import h5py
-
-    try:
-        with h5py.File(path, "r") as handle:
-            attrs = dict(handle.attrs)
-            record = ShardRecord(
-                path.name,
-                int(attrs["num_samples"]),
-                list(json.loads(attrs["subjects"])),
-                "",
-                0,
-                str(attrs["config_hash"]),
-                list(json.loads(attrs["failures"])),
-            )
-    except (OSError, KeyError, ValueError, TypeError):
-        return None
-    record.sha256 = sha256_of(path)
-    record.bytes = path.stat().st_size
-    return record
 
 
 def iter_manifest_samples(folder: str | PathLike[str]) -> Iterable[tuple[Path, str]]:
