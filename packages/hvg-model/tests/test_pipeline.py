@@ -55,41 +55,191 @@ def test_pipeline_is_deterministic_and_follows_the_pose(pipeline):
     assert not torch.allclose(other_pose.latents, first.latents)
 
 
-def test_denoiser_runs_uncond_rows_without_reference(pipeline):
+def _window_conditioning(cond, uncond, pose, frames=T):
     from hvg_sampler.conditioning import WindowConditioning, WindowGroup
     from hvg_sampler.windows import Window
 
-    reference, pose, rotations = _inputs()
-    cond, uncond = pipeline.conditioning(reference, pose, rotations)
-    window = Window(frames=tuple(range(T)), views=tuple(range(V)), pass_name="grid")
+    window = Window(frames=tuple(range(frames)), views=tuple(range(V)), pass_name="grid")
     shared = {k: torch.cat([cond.shared[k], uncond.shared[k]]) for k in cond.shared}
-    conditioning = WindowConditioning(
+    return WindowConditioning(
         groups=(WindowGroup(window, "cond"), WindowGroup(window, "uncond")),
-        frames=torch.arange(T).expand(2, T),
+        frames=torch.arange(frames).expand(2, frames),
         views=torch.arange(V).expand(2, V),
         per_frame={},
         per_view={"cameras": cond.per_view["cameras"].repeat(2, 1, 1, 1)},
-        per_image={"pose_maps": pose.repeat(2, 1, 1, 1, 1, 1)},
+        per_image={"pose_maps": pose[:, :, :frames].repeat(2, 1, 1, 1, 1, 1)},
         shared=shared,
         timestep=torch.tensor(0.3),
         step_index=0,
         batch_size=1,
     )
+
+
+def _net_rows(net, latents, shared, pose, cameras, row, *, reference, indicator=None):
+    frames = latents.shape[2]
+    image = shared["image_latents"][row : row + 1, None, None].expand(
+        1, V, frames, 4, SIZE // 8, SIZE // 8
+    )
+    with torch.no_grad():
+        return net(
+            torch.cat([latents[row : row + 1], image], dim=3).flatten(0, 1),
+            torch.tensor(0.3),
+            shared["clip_embedding"][row : row + 1],
+            shared["added_time_ids"][row : row + 1],
+            pose_maps=pose[:, :, :frames].flatten(0, 1),
+            cameras=cameras[0],
+            num_views=V,
+            reference_features=reference,
+            image_only_indicator=indicator,
+        ).sample.unflatten(0, (1, V))
+
+
+def _bank(shared, row, scale=1.0):
+    prefix = "reference::"
+    return {
+        k[len(prefix) :]: v[row : row + 1] * scale
+        for k, v in shared.items()
+        if k.startswith(prefix)
+    }
+
+
+@pytest.mark.parametrize("mode", ["reference_image", "all"])
+def test_uncond_branch_is_a_condition_training_dropped_to(pipeline, mode):
+    # Training zeroes CLIP + concatenated latent (drop_reference_image) and, independently,
+    # multiplies the ReferenceNet bank by 0 (drop_reference_net) but still reads it. The uncond
+    # rows must be exactly those computations: "reference_image" keeps the bank, "all" reads a
+    # zero bank.
+    reference, pose, rotations = _inputs()
+    cond, uncond = pipeline.conditioning(reference, pose, rotations, uncond=mode)
+    assert uncond.shared["clip_embedding"].abs().sum() == 0
+    assert uncond.shared["image_latents"].abs().sum() == 0
+    conditioning = _window_conditioning(cond, uncond, pose)
     latents = torch.randn(2, V, T, 4, SIZE // 8, SIZE // 8)
     out = HVGDenoiser(pipeline.denoising_net)(latents, torch.tensor(3.0), conditioning)
-    net = pipeline.denoising_net
-    image = shared["image_latents"][1:, None, None].expand(1, V, T, 4, SIZE // 8, SIZE // 8)
-    with torch.no_grad():
-        expected_uncond = net(
-            torch.cat([latents[1:], image], dim=3).flatten(0, 1),
-            torch.tensor(0.3),
-            shared["clip_embedding"][1:],
-            shared["added_time_ids"][1:],
-            pose_maps=pose.flatten(0, 2).unflatten(0, (V, T)),
-            cameras=cond.per_view["cameras"][0],
-            num_views=V,
-        ).sample
-    torch.testing.assert_close(out[1:], expected_uncond.unflatten(0, (1, V)))
+    net, shared, cameras = pipeline.denoising_net, conditioning.shared, cond.per_view["cameras"]
+    keep = 1.0 if mode == "reference_image" else 0.0
+    bank = _bank(shared, 0, keep)  # training: features * reference_keep
+    expected = _net_rows(net, latents, shared, pose, cameras, 1, reference=bank)
+    torch.testing.assert_close(out[1:], expected)
+    # Skipping the reference read (the old uncond) is not what training computed.
+    skipped = _net_rows(net, latents, shared, pose, cameras, 1, reference=None)
+    assert not torch.allclose(out[1:], skipped)
+    expected_cond = _net_rows(net, latents, shared, pose, cameras, 0, reference=_bank(shared, 0))
+    torch.testing.assert_close(out[:1], expected_cond)
+    with pytest.raises(ValueError, match="uncond must be one of"):
+        pipeline.conditioning(reference, pose, rotations, uncond="pose")
+
+
+def test_single_frame_windows_run_like_stage_one(pipeline):
+    # Stage 1 trains T = 1 with image_only_indicator = 1 (temporal mixing off); a one-frame
+    # window at inference must do the same.
+    reference, pose, rotations = _inputs()
+    cond, uncond = pipeline.conditioning(reference, pose[:, :, :1], rotations)
+    conditioning = _window_conditioning(cond, uncond, pose, frames=1)
+    latents = torch.randn(2, V, 1, 4, SIZE // 8, SIZE // 8)
+    out = HVGDenoiser(pipeline.denoising_net)(latents, torch.tensor(3.0), conditioning)
+    net, shared, cameras = pipeline.denoising_net, conditioning.shared, cond.per_view["cameras"]
+    bank = _bank(shared, 0)
+    image_only = _net_rows(
+        net, latents, shared, pose, cameras, 0, reference=bank, indicator=torch.ones(V, 1)
+    )
+    torch.testing.assert_close(out[:1], image_only)
+    mixing = _net_rows(
+        net, latents, shared, pose, cameras, 0, reference=bank, indicator=torch.zeros(V, 1)
+    )
+    assert not torch.allclose(out[:1], mixing)
+
+
+def _box(mask):
+    rows, cols = mask.any(-1).nonzero(), mask.any(-2).nonzero()
+    return (int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1)
+
+
+def test_temporal_alignment_moves_and_scales_the_reference(pipeline):
+    from hvg_model.conditioning import reference_foreground_mask
+    from hvg_model.pipeline import align_reference_to_pose
+
+    # A user photo 48×40 on a white background, the person (a red block) off-centre and small.
+    photo = torch.ones(1, 3, 48, 40)
+    photo[:, :, 4:20, 26:34] = torch.tensor([0.8, 0.1, 0.1])[:, None, None]
+    # The first pose frame of view 0 shows the body at rows 8..24, columns 12..20 (32×32 maps).
+    pose = torch.zeros(1, V, T, 4, SIZE, SIZE)
+    pose[:, 0, 0, :, 8:24, 12:20] = 0.6
+    aligned = align_reference_to_pose(photo, pose)
+    assert aligned.shape == (1, 3, SIZE, SIZE)
+    box = _box(reference_foreground_mask(aligned)[0])
+    # Bilinear resampling blurs the edges by at most one pixel.
+    for got, want in zip(box, (12, 8, 20, 24), strict=True):
+        assert abs(got - want) <= 1, (box, (12, 8, 20, 24))
+    # Outside the photo the background colour fills in, not black.
+    assert aligned[0, :, 0, 0].min() > 0.95
+    # The unaligned centre crop would leave the person where the photo had it.
+    assert abs(_box(reference_foreground_mask(photo)[0])[0] - 12) > 4
+    # The pipeline takes the photo at its own size and aligns it.
+    out = pipeline(photo, pose, None, num_steps=1, max_guidance_scale=1.0, align_reference=True)
+    assert out.frames.shape == (1, V, T, 3, SIZE, SIZE)
+    with pytest.raises(ValueError, match="no person found"):
+        align_reference_to_pose(torch.ones(1, 3, 16, 16), pose)
+
+
+def test_budget_comes_from_the_recorded_training_layout(tiny_hvg_dir, tmp_path, monkeypatch):
+    import json
+    import shutil
+
+    from hvg_model.pipeline import TRAINING_LAYOUT_FILE
+
+    copy = tmp_path / "model"
+    shutil.copytree(tiny_hvg_dir, copy)
+    layout = {"version": 1, "stage": 2, "views_frames": [[2, 2], [1, 4]], "image_size": SIZE}
+    (copy / TRAINING_LAYOUT_FILE).write_text(json.dumps(layout))
+    pipe = HVGPipeline.from_pretrained(copy)
+    budget = pipe.window_budget()
+    assert (budget.max_images, budget.max_frames) == (4, 4)
+    shapes = []
+    original = HVGDenoiser.__call__
+
+    def recording(self, latents, sigma, conditioning):
+        shapes.append(tuple(latents.shape))
+        return original(self, latents, sigma, conditioning)
+
+    monkeypatch.setattr(HVGDenoiser, "__call__", recording)
+    reference, _, rotations = _inputs()
+    pose4 = torch.rand(1, V, 4, 4, SIZE, SIZE)
+    pipe(reference, pose4, rotations, num_steps=1, max_guidance_scale=1.0)
+    assert shapes and all(s[1] * s[2] <= 4 and s[2] <= 4 for s in shapes), shapes
+    # Saved again, the record travels with the model.
+    pipe.save_pretrained(tmp_path / "again")
+    assert json.loads((tmp_path / "again" / TRAINING_LAYOUT_FILE).read_text()) == layout
+    (copy / TRAINING_LAYOUT_FILE).write_text('{"stage": 2, "views_frames": [[0, 2]]}')
+    from hvg_core.errors import InputError
+
+    with pytest.raises(InputError, match="views_frames"):
+        HVGPipeline.from_pretrained(copy)
+
+
+@pytest.mark.slow
+def test_paper_sampling_settings_on_the_tiny_model_stay_within_budget(pipeline, monkeypatch):
+    # Table 2's sampling: T = 72, V = 8, temporal windows 24/8, view windows 6/2, with CFG.
+    shapes = []
+    original = HVGDenoiser.__call__
+
+    def recording(self, latents, sigma, conditioning):
+        shapes.append(tuple(latents.shape))
+        return original(self, latents, sigma, conditioning)
+
+    monkeypatch.setattr(HVGDenoiser, "__call__", recording)
+    size = SIZE
+    reference = torch.rand(1, 3, size, size)
+    pose = torch.rand(1, 8, 72, 4, size, size)
+    options = {"frame_window": 24, "frame_overlap": 8, "view_window": 6, "view_overlap": 2}
+    out = pipeline(
+        reference, pose, None, num_steps=1, sampler_options=options, decode_chunk_size=24
+    )
+    assert out.frames.shape == (1, 8, 72, 3, size, size)
+    assert len(shapes) == out.num_denoiser_calls > 0
+    for shape in shapes:
+        assert shape[0] == 2  # cond + uncond rows of one window
+        assert shape[1] * shape[2] <= 72 and shape[2] <= 24, shape
 
 
 def test_outputs_are_a_playable_mp4_and_pngs(tmp_path):

@@ -172,3 +172,101 @@ def encode_reference(
     if reference_net is not None:
         bank = reference_net(clean, clip, ids)
     return ReferenceConditioning(clip, latents, ids, bank)
+
+
+# --------------------------------------------------------------------------- temporal alignment
+
+
+def border_colour(images: torch.Tensor) -> torch.Tensor:
+    """Median colour of the one-pixel border of ``(B, 3, H, W)`` images → ``(B, 3)``.
+
+    The background of a person photo or a dataset render (white, grey, a studio wall).
+    """
+    check_images(images)
+    border = torch.cat(
+        [images[..., 0, :], images[..., -1, :], images[..., :, 0], images[..., :, -1]], dim=-1
+    )
+    return border.median(dim=-1).values
+
+
+def reference_foreground_mask(
+    images: torch.Tensor, *, alpha: torch.Tensor | None = None, threshold: float = 0.12
+) -> torch.Tensor:
+    """Person mask of reference images ``(B, 3, H, W)`` → ``(B, H, W)`` bool.
+
+    With an alpha channel (``(B, H, W)`` in [0, 1], e.g. an RGBA PNG with the background cut
+    out) the mask is ``alpha > 0.5``. Otherwise the background is taken to be the border's
+    median colour (:func:`border_colour`) and a pixel belongs to the person when any channel
+    differs from it by more than ``threshold``; this suits photos on a plain background and
+    dataset renders, not cluttered scenes (cut those out first and pass the alpha).
+
+    Raises:
+        ValueError: The mask is empty (nothing differs from the background).
+    """
+    check_images(images)
+    if alpha is not None:
+        if alpha.shape != (images.shape[0], *images.shape[-2:]):
+            raise ValueError(
+                f"alpha must have shape (B, H, W) = {(images.shape[0], *images.shape[-2:])}, "
+                f"got {tuple(alpha.shape)}"
+            )
+        mask = alpha > 0.5
+    else:
+        background = border_colour(images)[..., None, None]
+        mask = (images - background).abs().amax(dim=-3) > threshold
+    if not bool(mask.flatten(1).any(dim=1).all()):
+        raise ValueError(
+            "no person found in the reference image: nothing differs from the border colour "
+            "(give an RGBA image with the background cut out)"
+        )
+    return mask
+
+
+def pose_silhouette(pose_maps: torch.Tensor) -> torch.Tensor:
+    """Where a pose map shows the body: ``(..., C, H, W)`` → ``(..., H, W)`` bool (non-zero)."""
+    return pose_maps.abs().amax(dim=-3) > 0
+
+
+def align_reference(
+    images: torch.Tensor,
+    target_mask: torch.Tensor,
+    reference_mask: torch.Tensor | None = None,
+    *,
+    match_scale: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Move and scale the person of reference images onto a target silhouette (paper §3.3).
+
+    The reference person's bounding box is centred on the target's and scaled to the same
+    height (``hvg_bonemap.alignment.temporal_alignment_boxes``); the reference is resampled to
+    the target's size, with the border colour outside the photo.
+
+    Args:
+        images: ``(B, 3, H_r, W_r)`` in [0, 1], any size.
+        target_mask: ``(B, H, W)`` silhouette of the first pose frame (view 0).
+        reference_mask: ``(B, H_r, W_r)`` person mask (None: :func:`reference_foreground_mask`).
+        match_scale: Also equalise the person heights.
+
+    Returns:
+        ``(aligned (B, 3, H, W), boxes (B, 4))``, the boxes in reference pixels.
+
+    Raises:
+        ValueError: An empty mask or mismatched batch sizes.
+    """
+    from hvg_bonemap.alignment import crop_images, temporal_alignment_boxes
+
+    check_images(images)
+    if reference_mask is None:
+        reference_mask = reference_foreground_mask(images)
+    if target_mask.ndim != 3 or target_mask.shape[0] != images.shape[0]:
+        raise ValueError(
+            f"target_mask must have shape (B, H, W) with B = {images.shape[0]}, "
+            f"got {tuple(target_mask.shape)}"
+        )
+    # An empty mask raises hvg_bonemap's BoneMapInputError, a ValueError.
+    boxes = temporal_alignment_boxes(
+        reference_mask.to(images.device), target_mask.to(images.device), match_scale=match_scale
+    )
+    background = border_colour(images)[..., None, None]
+    size = (int(target_mask.shape[-2]), int(target_mask.shape[-1]))
+    aligned = crop_images(images.float() - background, boxes.to(images.device), size) + background
+    return aligned.clamp(0, 1), boxes

@@ -5,15 +5,17 @@ Flow (paper Fig. 2 and §3.3):
 1. Conditioning, computed once: CLIP embedding, SVD's noise-augmented VAE latent and the
    ReferenceNet bank of the reference image; camera rotations relative to view 0.
 2. A registered ``hvg-sampler`` sampler (``"hvg"``: progressive spatio-temporal windows) calls
-   :class:`HVGDenoiser` on windows of views and frames; classifier-free guidance follows SVD
-   (uncond = zero CLIP embedding, zero image latent, no reference attention; pose and cameras
-   kept in both branches).
+   :class:`HVGDenoiser` on windows of views and frames, each window within the model's training
+   budget (:meth:`HVGPipeline.window_budget`). Classifier-free guidance uses an unconditional
+   branch that training produced (:data:`UNCOND_MODES`; pose and cameras kept in both
+   branches, as training kept them in 95 % of rows).
 3. The latents are decoded chunk by chunk with SVD's temporal VAE decoder → frames
    ``(B, V, T, 3, H, W)`` in [0, 1].
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -28,9 +30,21 @@ from hvg_model.conditioning import check_images, decode_latents, encode_referenc
 from hvg_model.denoising_net import HVGDenoisingNet
 from hvg_model.embeddings import relative_rotations
 from hvg_model.loading import HVG_COMPONENTS, check_model_dir, load_frozen_components, load_svd_unet
+from hvg_model.reference_image import load_reference_image
 from hvg_model.reference_net import HVGReferenceNet
 
 REFERENCE_PREFIX = "reference::"
+
+#: File of a saved pipeline that records how its network was trained (JSON).
+TRAINING_LAYOUT_FILE = "training_layout.json"
+
+#: Unconditional branches of classifier-free guidance, each a condition training dropped to:
+#: ``"reference_image"`` zeroes the CLIP embedding and the concatenated latent and keeps the
+#: ReferenceNet bank (training's ``drop_reference_image`` rows that kept the ReferenceNet:
+#: p_image · (1 − p_reference) = 9 % of rows with the default 10 %/10 % dropouts; SVD's negative
+#: conditioning); ``"all"`` also zeroes the ReferenceNet bank and reads it like training's
+#: dropped rows do (both dropouts at once: p_image · p_reference = 1 % of rows).
+UNCOND_MODES = ("reference_image", "all")
 
 
 @dataclass
@@ -64,26 +78,18 @@ class HVGDenoiser:
     def __call__(
         self, latents: torch.Tensor, sigma: torch.Tensor, conditioning: Any
     ) -> torch.Tensor:
-        """Raw network output ``(N, v, t, 4, h, w)`` for scaled latents ``(N, v, t, 4, h, w)``."""
-        batch = conditioning.batch_size
-        branches = conditioning.branches
-        out = torch.empty_like(latents)
-        for branch in dict.fromkeys(branches):
-            rows = torch.cat(
-                [
-                    torch.arange(g * batch, (g + 1) * batch, device=latents.device)
-                    for g, name in enumerate(branches)
-                    if name == branch
-                ]
-            )
-            out[rows] = self._run(
-                latents[rows], conditioning, rows, with_reference=branch == "cond"
-            )
-        return out
+        """Raw network output ``(N, v, t, 4, h, w)`` for scaled latents ``(N, v, t, 4, h, w)``.
 
-    def _run(
-        self, latents: torch.Tensor, conditioning: Any, rows: torch.Tensor, *, with_reference: bool
-    ) -> torch.Tensor:
+        Cond and uncond rows run in one network call: the uncond rows differ only by their
+        conditioning values (zeros where training dropped a path, :data:`UNCOND_MODES`), so
+        they go through exactly the computation training gave dropped rows. A window of one
+        frame runs with temporal mixing off (``image_only_indicator`` = 1), as stage 1 trained
+        every single-frame sample.
+        """
+        rows = torch.arange(latents.shape[0], device=latents.device)
+        return self._run(latents, conditioning, rows)
+
+    def _run(self, latents: torch.Tensor, conditioning: Any, rows: torch.Tensor) -> torch.Tensor:
         n, views, frames = latents.shape[:3]
         shared = conditioning.shared
         dtype = self.net.dtype
@@ -92,13 +98,14 @@ class HVGDenoiser:
             n, views, frames, *image_latents.shape[1:]
         )
         sample = torch.cat([latents.to(dtype), image_latents], dim=3).flatten(0, 1)
-        reference = None
-        if with_reference:
-            reference = {
-                key[len(REFERENCE_PREFIX) :]: value[rows]
-                for key, value in shared.items()
-                if key.startswith(REFERENCE_PREFIX)
-            } or None
+        reference = {
+            key[len(REFERENCE_PREFIX) :]: value[rows]
+            for key, value in shared.items()
+            if key.startswith(REFERENCE_PREFIX)
+        } or None
+        indicator = None
+        if frames == 1:
+            indicator = torch.ones(n * views, 1, device=latents.device, dtype=dtype)
         pose = conditioning.per_image.get("pose_maps")
         cameras = conditioning.per_view.get("cameras")
         with torch.no_grad():
@@ -111,6 +118,7 @@ class HVGDenoiser:
                 cameras=None if cameras is None else cameras[rows].flatten(0, 1),
                 num_views=views,
                 reference_features=reference,
+                image_only_indicator=indicator,
             ).sample
         return output.unflatten(0, (n, views)).to(latents.dtype)
 
@@ -125,6 +133,8 @@ class HVGPipeline:
         image_encoder: SVD's ``CLIPVisionModelWithProjection``.
         feature_extractor: SVD's ``CLIPImageProcessor`` (for mean/std).
         scheduler: SVD's scheduler (its σ range configures the sampler's EDM schedule).
+        training_layout: How the network was trained (:func:`training_layout_from_config`),
+            saved as ``training_layout.json``; it sets the window budget. None: unknown.
     """
 
     def __init__(
@@ -135,7 +145,9 @@ class HVGPipeline:
         image_encoder: Any,
         feature_extractor: Any = None,
         scheduler: Any = None,
+        training_layout: Mapping[str, Any] | None = None,
     ) -> None:
+        self.training_layout = None if training_layout is None else dict(training_layout)
         self.denoising_net = denoising_net.eval()
         self.reference_net = reference_net.eval() if reference_net is not None else None
         self.vae = vae.eval()
@@ -196,6 +208,7 @@ class HVGPipeline:
             frozen.image_encoder,
             frozen.feature_extractor,
             frozen.scheduler,
+            training_layout=read_training_layout(root),
         )
 
     def save_pretrained(self, path: str | os.PathLike[str]) -> Path:
@@ -220,7 +233,25 @@ class HVGPipeline:
             if target.exists():
                 shutil.rmtree(target)
             os.replace(staging, target)
+        if self.training_layout is not None:
+            staging_file = root / f".{TRAINING_LAYOUT_FILE}.tmp"
+            staging_file.write_text(json.dumps(self.training_layout, indent=1), encoding="utf-8")
+            os.replace(staging_file, root / TRAINING_LAYOUT_FILE)
         return root
+
+    def window_budget(self) -> Any:
+        """The largest window the network was trained on (``hvg_sampler.budget.WindowBudget``).
+
+        A stage-2 model's recorded ``views_frames`` layouts give it (the largest ``views ×
+        frames`` and the most frames); a stage-1 model (never trained on video) and a model
+        without a record get the paper's stage-2 budget, 72 images and 24 frames.
+        """
+        from hvg_sampler.budget import PAPER_BUDGET, budget_from_layouts
+
+        layout = self.training_layout or {}
+        if int(layout.get("stage", 0)) >= 2 and layout.get("views_frames"):
+            return budget_from_layouts(layout["views_frames"], source="model training layout")
+        return PAPER_BUDGET
 
     def to(
         self, device: torch.device | str | None = None, dtype: torch.dtype | None = None
@@ -255,14 +286,30 @@ class HVGPipeline:
         fps: int = 7,
         motion_bucket_id: int = 127,
         generator: torch.Generator | None = None,
+        uncond: str = "reference_image",
     ) -> tuple[Any, Any]:
         """Build the ``hvg_sampler`` cond and uncond ``Conditioning`` (computed once).
 
+        Args:
+            reference_image: ``(B, 3, H, W)`` in [0, 1].
+            pose_maps: ``(B, V, T, C_pose, H, W)`` or None.
+            rotations: ``(B, V, 3, 3)`` world-to-camera rotations or None.
+            noise_aug_strength: SVD's conditioning noise augmentation.
+            fps: SVD's fps conditioning.
+            motion_bucket_id: SVD's motion conditioning.
+            generator: Generator of the noise augmentation.
+            uncond: Which paths the uncond branch drops (:data:`UNCOND_MODES`).
+
         Returns:
             ``(cond, uncond)``.
+
+        Raises:
+            ValueError: Unknown ``uncond``.
         """
         from hvg_sampler import Conditioning
 
+        if uncond not in UNCOND_MODES:
+            raise ValueError(f"uncond must be one of {UNCOND_MODES}, got {uncond!r}")
         device = self.device
         with torch.no_grad():
             encoded = encode_reference(
@@ -291,12 +338,15 @@ class HVGPipeline:
         uncond_shared = dict(shared)
         uncond_shared["clip_embedding"] = torch.zeros_like(encoded.clip_embedding)
         uncond_shared["image_latents"] = torch.zeros_like(encoded.image_latents)
-        uncond = Conditioning(per_view=per_view, per_image=per_image, shared=uncond_shared)
-        return cond, uncond
+        if uncond == "all":
+            for key, value in (encoded.reference_features or {}).items():
+                uncond_shared[REFERENCE_PREFIX + key] = torch.zeros_like(value)
+        negative = Conditioning(per_view=per_view, per_image=per_image, shared=uncond_shared)
+        return cond, negative
 
     def __call__(
         self,
-        reference_image: torch.Tensor,
+        reference_image: Any,
         pose_maps: torch.Tensor | None = None,
         rotations: torch.Tensor | None = None,
         *,
@@ -313,12 +363,24 @@ class HVGPipeline:
         seed: int = 0,
         decode_chunk_size: int = 8,
         show_progress: bool | None = None,
+        uncond: str = "reference_image",
+        align_reference: bool = False,
+        reference_mask: torch.Tensor | None = None,
     ) -> HVGPipelineOutput:
         """Generate a multi-view video.
 
+        Windows default to the paper's 24/8 frames and 6/2 views, capped by the model's
+        training budget (:meth:`window_budget`): no window holds more images or frames than a
+        training sample did. ``sampler_options`` may override every choice, including
+        ``max_images_per_window`` / ``max_frames_per_window`` (None: unlimited).
+
         Args:
             reference_image: ``(B, 3, H, W)`` in [0, 1], H and W multiples of 8 (the pose maps'
-                size; crop it around the pelvis like the pose maps, ``hvg_bonemap``).
+                size; crop it around the pelvis like the pose maps, ``hvg_bonemap``). With
+                ``align_reference`` any size: it is aligned to the first pose frame. Also a
+                ``PIL.Image.Image``, an image file path or an ``(H, W, 3)`` uint8 array, centre-
+                cropped and resized to the pose maps' size
+                (:func:`hvg_model.reference_image.load_reference_image`).
             pose_maps: ``(B, V, T, C_pose, H, W)`` (``hvg_model.pose_input``), or None.
             rotations: ``(B, V, 3, 3)`` world-to-camera rotations (OpenCV); the network gets them
                 relative to view 0. None: no camera embedding.
@@ -335,6 +397,13 @@ class HVGPipeline:
             seed: Seed of the (seed, frame, view) noise and of the noise augmentation.
             decode_chunk_size: Frames per VAE decoder call.
             show_progress: Progress bar (None: only on a terminal).
+            uncond: Which paths the CFG uncond branch drops (:data:`UNCOND_MODES`).
+            align_reference: Temporal alignment (paper §3.3): move and scale the reference
+                person onto the first frame of view 0's pose maps
+                (:func:`hvg_model.conditioning.align_reference`); needs ``pose_maps``.
+            reference_mask: ``(B, H_r, W_r)`` person mask of the reference for the alignment
+                (None: estimated from the border colour,
+                :func:`hvg_model.conditioning.reference_foreground_mask`).
 
         Returns:
             :class:`HVGPipelineOutput`.
@@ -342,7 +411,13 @@ class HVGPipeline:
         from hvg_core.cli_utils import progress
         from hvg_sampler import SamplerCallback, build_sampler
 
+        size = None if pose_maps is None or align_reference else tuple(pose_maps.shape[-2:])
+        reference_image = load_reference_image(reference_image, size)
         check_images(reference_image, "reference_image")
+        if align_reference:
+            if pose_maps is None:
+                raise ValueError("align_reference needs pose_maps (the first frame's crop)")
+            reference_image = align_reference_to_pose(reference_image, pose_maps, reference_mask)
         batch, _, height, width = reference_image.shape
         views, frames = _views_and_frames(
             batch, pose_maps, rotations, num_views, num_frames, height, width
@@ -360,16 +435,22 @@ class HVGPipeline:
             fps=fps,
             motion_bucket_id=motion_bucket_id,
             generator=generator,
+            uncond=uncond,
         )
+        budget = self.window_budget()
         options: dict[str, Any] = {
+            "max_images_per_window": budget.max_images,
+            "max_frames_per_window": budget.max_frames,
             "num_steps": num_steps,
             "min_guidance_scale": min_guidance_scale,
             "max_guidance_scale": max_guidance_scale,
             "scheduler": self._schedule(),
             **dict(sampler_options or {}),
         }
-        options.setdefault("frame_window", min(frames, 24))
-        options.setdefault("view_window", min(views, 6))
+        frame_cap = options["max_frames_per_window"] or frames
+        view_cap = options["max_images_per_window"] or views
+        options.setdefault("frame_window", min(frames, 24, frame_cap))
+        options.setdefault("view_window", min(views, 6, view_cap))
         options.setdefault("frame_overlap", min(8, options["frame_window"] - 1))
         options.setdefault("view_overlap", min(2, options["view_window"] - 1))
         chosen = build_sampler(sampler, **options)
@@ -408,6 +489,87 @@ class HVGPipeline:
         return EDMEulerSchedule(
             sigma_min=float(config.sigma_min), sigma_max=float(config.sigma_max)
         )
+
+
+def align_reference_to_pose(
+    reference_image: torch.Tensor,
+    pose_maps: torch.Tensor,
+    reference_mask: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Temporal alignment (§3.3): the reference person onto view 0's first pose frame.
+
+    Args:
+        reference_image: ``(B, 3, H_r, W_r)`` in [0, 1].
+        pose_maps: ``(B, V, T, C, H, W)``; the silhouette of ``[:, 0, 0]`` (non-zero pixels)
+            is the target box.
+        reference_mask: ``(B, H_r, W_r)`` person mask, or None to estimate it.
+
+    Returns:
+        ``(B, 3, H, W)`` aligned reference.
+    """
+    from hvg_model.conditioning import align_reference, pose_silhouette
+
+    if pose_maps.ndim != 6 or pose_maps.shape[0] != reference_image.shape[0]:
+        raise ValueError(
+            f"pose_maps must have shape (B, V, T, C, H, W) with B = {reference_image.shape[0]}, "
+            f"got {tuple(pose_maps.shape)}"
+        )
+    target = pose_silhouette(pose_maps[:, 0, 0])
+    return align_reference(reference_image, target, reference_mask)[0]
+
+
+def training_layout_from_config(config: Any) -> dict[str, Any]:
+    """What a saved pipeline records about its training (``training_layout.json``).
+
+    Args:
+        config: The run's ``hvg_model.training.config.TrainConfig``.
+
+    Returns:
+        ``{"version", "stage", "views_frames", "image_size", "drop_reference_image",
+        "drop_reference_net", "drop_pose"}``.
+    """
+    data = config.data
+    layouts = [list(pair) for pair in data.views_frames] or [[int(data.views), int(data.frames)]]
+    objective = config.objective
+    return {
+        "version": 1,
+        "stage": int(data.stage),
+        "views_frames": layouts,
+        "image_size": int(data.image_size),
+        "drop_reference_image": float(objective.drop_reference_image),
+        "drop_reference_net": float(objective.drop_reference_net),
+        "drop_pose": float(objective.drop_pose),
+    }
+
+
+def read_training_layout(root: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """``root/training_layout.json`` checked for its keys, or None when absent.
+
+    Raises:
+        InputError: The file is not JSON, or ``stage``/``views_frames`` are malformed.
+    """
+    from hvg_core.errors import InputError
+
+    path = Path(root) / TRAINING_LAYOUT_FILE
+    if not path.is_file():
+        return None
+    try:
+        layout = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise InputError(f"cannot read the training layout: {error}", path=path) from error
+    if not isinstance(layout, dict) or not isinstance(layout.get("stage"), int):
+        raise InputError("expected an object with an integer stage", path=path, field="stage")
+    pairs = layout.get("views_frames")
+    if not isinstance(pairs, list) or not all(
+        isinstance(p, list) and len(p) == 2 and all(isinstance(x, int) and x > 0 for x in p)
+        for p in pairs
+    ):
+        raise InputError(
+            "expected a list of [views, frames] positive integer pairs",
+            path=path,
+            field="views_frames",
+        )
+    return layout
 
 
 def _disable(show_progress: bool | None) -> bool | None:
