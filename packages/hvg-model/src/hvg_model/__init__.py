@@ -19,6 +19,13 @@ _EXPORTS = {
     "edm_scalings": "hvg_model.edm",
     "tiny_unet_config": "hvg_model.configs",
     "build_tiny_svd_dir": "hvg_model.testing",
+    "PoseConditioning": "hvg_model.pose_rendering",
+    "motion_parameters": "hvg_model.pose_rendering",
+    "render_orbit_pose": "hvg_model.pose_rendering",
+    "render_camera_pose": "hvg_model.pose_rendering",
+    "load_pose_maps": "hvg_model.pose_rendering",
+    "load_reference_image": "hvg_model.reference_image",
+    "write_video": "hvg_model.video_io",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -65,16 +65,65 @@ def render_orbit_pose(
 ) -> PoseConditioning:
     """Render pose maps of a motion seen by an orbit of ``num_views`` cameras.
 
+    The orbit circles the first frame's pelvis at equal azimuth steps (view 0 in front).
+
     Args:
-        params: SMPL-X parameters with a leading frame axis.
+        params: SMPL-X parameters with a leading frame axis (:func:`motion_parameters`).
         num_views: V.
-        size: Square image size H = W.
+        size: Square image size H = W (a multiple of 8 for the pipeline).
         pose_signal: Registered pose signal (the network's ``pose_signal``).
         elevation_deg: Camera elevation.
         distance: Camera distance to the first frame's pelvis (metres).
         fov_deg: Vertical field of view.
+
+    Returns:
+        :class:`PoseConditioning`: ``pose_maps (1, V, T, C, size, size)`` and
+        ``rotations (1, V, 3, 3)``, the pipeline's pose input.
     """
-    from hvg_bonemap import crop_cameras, joints_from_smplx_params, orbit_cameras, pelvis_crop_boxes
+    from hvg_bonemap import joints_from_smplx_params, orbit_cameras
+
+    joints = joints_from_smplx_params(params)  # (T, 55, 3)
+    cameras = orbit_cameras(
+        num_views,
+        elevation_deg=elevation_deg,
+        distance=distance,
+        fov_deg=fov_deg,
+        width=size,
+        height=size,
+        target=joints[0, 0],
+    )
+    return render_camera_pose(params, cameras, size=size, pose_signal=pose_signal)
+
+
+def render_camera_pose(
+    params: dict[str, torch.Tensor],
+    cameras: Any,
+    *,
+    size: int,
+    pose_signal: str = "bonemap",
+) -> PoseConditioning:
+    """Render pose maps of a motion seen by the given cameras (any rig: orbit, captured, …).
+
+    Each view is cropped around the first frame's pelvis and resized to ``size`` (view
+    alignment, paper §3.2), as the training data were; cameras must see the pelvis.
+
+    Args:
+        params: SMPL-X parameters with a leading frame axis (:func:`motion_parameters`).
+        cameras: ``hvg_bonemap.Cameras`` with batch ``(V,)`` (OpenCV world-to-camera ``R``,
+            ``t`` and intrinsics ``K`` for their own ``width`` × ``height``).
+        size: Square output size H = W (a multiple of 8 for the pipeline).
+        pose_signal: Registered pose signal (the network's ``pose_signal``).
+
+    Returns:
+        :class:`PoseConditioning`: ``pose_maps (1, V, T, C, size, size)`` and
+        ``rotations (1, V, 3, 3)``.
+
+    Raises:
+        InputError: Cameras that are not a ``(V,)`` batch, or the ``body_normal`` signal (it
+            needs an SMPL-X mesh: render it with ``hvg-bonemap`` and load it with
+            :func:`load_pose_maps`).
+    """
+    from hvg_bonemap import crop_cameras, joints_from_smplx_params, pelvis_crop_boxes
     from hvg_core.errors import InputError
 
     from hvg_model.pose_input import render_pose_signal
@@ -85,17 +134,13 @@ def render_orbit_pose(
             "the maps with --pose-maps",
             field="pose_signal",
         )
+    if len(cameras.batch_shape) != 1:
+        raise InputError(
+            f"expected cameras with batch shape (V,), got {tuple(cameras.batch_shape)}",
+            field="cameras",
+        )
     joints = joints_from_smplx_params(params)  # (T, 55, 3)
     pelvis = joints[0, 0]
-    cameras = orbit_cameras(
-        num_views,
-        elevation_deg=elevation_deg,
-        distance=distance,
-        fov_deg=fov_deg,
-        width=size,
-        height=size,
-        target=pelvis,
-    )
     # View alignment: the first frame's pelvis lands at the image centre of every view.
     cameras = crop_cameras(cameras, pelvis_crop_boxes(pelvis, cameras), (size, size))
     maps = render_pose_signal(joints[None], cameras[:, None], pose_signal=pose_signal)

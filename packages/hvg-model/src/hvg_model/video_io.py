@@ -39,6 +39,31 @@ def view_grid(frames: torch.Tensor, columns: int | None = None) -> torch.Tensor:
     return torch.stack([tile(cell) for cell in cells])
 
 
+def write_video(
+    frames: torch.Tensor, path: str | os.PathLike[str], *, fps: float = 7.0, sample: int = 0
+) -> Path:
+    """Write one generated sample as an MP4 with its views tiled (H.264, atomic write).
+
+    Args:
+        frames: ``(B, V, T, 3, H, W)`` (a pipeline's ``output.frames``; sample ``sample`` is
+            written) or ``(V, T, 3, H, W)``, float in [0, 1].
+        path: The ``.mp4`` file.
+        fps: Frame rate.
+        sample: Which batch row of a ``(B, V, T, 3, H, W)`` tensor to write.
+
+    Returns:
+        The written path.
+    """
+    from hvg_bonemap.media import write_mp4
+
+    if frames.ndim == 6:
+        frames = frames[sample]
+    grid = view_grid(frames.detach().cpu())
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return write_mp4(target, (frame.numpy() for frame in grid), fps=fps)
+
+
 def write_video_outputs(
     frames: torch.Tensor,
     out_dir: str | os.PathLike[str],
