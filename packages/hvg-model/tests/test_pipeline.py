@@ -279,3 +279,20 @@ def test_pipeline_runs_on_cuda_in_half_precision(tiny_hvg_dir):
     reference, pose, rotations = _inputs()
     out = pipe(reference, pose, rotations, num_steps=2)
     assert out.frames.shape == (1, V, T, 3, SIZE, SIZE) and torch.isfinite(out.frames).all()
+
+
+def test_training_layout_of_the_builtin_recipes():
+    from hvg_model.pipeline import training_layout_from_config
+    from hvg_model.training.config import load_config
+
+    stage2 = training_layout_from_config(load_config("stage2"))
+    assert stage2["stage"] == 2 and [3, 24] in stage2["views_frames"]
+    assert stage2["drop_reference_image"] == stage2["drop_reference_net"] == 0.1
+    stage1 = training_layout_from_config(load_config("stage1"))
+    assert stage1["views_frames"] == [[48, 1]]
+    budget_of = HVGPipeline.window_budget
+    holder = type("Holder", (), {"training_layout": stage2})()
+    assert (budget_of(holder).max_images, budget_of(holder).max_frames) == (72, 24)
+    assert budget_of(holder).source == "model training layout"
+    holder.training_layout = stage1  # never trained on video: the paper's budget
+    assert budget_of(holder).source == "paper"

@@ -37,7 +37,7 @@ def load_trained_pipeline(run_or_checkpoint: str | Path, *, use_ema: bool = True
             network to put in a pipeline).
     """
     from hvg_model.loading import load_frozen_components
-    from hvg_model.pipeline import HVGPipeline
+    from hvg_model.pipeline import HVGPipeline, training_layout_from_config
     from hvg_model.training.config import load_config
     from hvg_model.training.loop import build_trainable
 
@@ -68,6 +68,7 @@ def load_trained_pipeline(run_or_checkpoint: str | Path, *, use_ema: bool = True
         frozen.image_encoder,
         frozen.feature_extractor,
         frozen.scheduler,
+        training_layout=training_layout_from_config(config),
     )
 
 
