@@ -8,7 +8,11 @@ A path may be:
   video, every HDF5 shard contributes one video per sample and view — named by their path
   relative to the root (``subject_01/view_03``); this covers the generator's outputs
   (``<sample>/view_XX.mp4`` or ``<sample>/view_XX/*.png``);
-- a single video, image or HDF5 file.
+- a single video, image or HDF5 file;
+- a folder written by ``hvg-model generate`` (it holds ``hvg-views.json``): its V per-view
+  videos only, ``<folder>/view_VV`` (the frame folders when written, else the MP4s), so FVD and
+  FID-VID see one video per view as in the paper (200 per-view videos for Table 2); the tiled
+  preview, contact sheet and pose video beside them are not read.
 
 The view index used for per-view breakdowns is the number after ``view``/``cam`` in the name
 (``view_03`` → 3), the HDF5 view index, or 0.
@@ -16,6 +20,7 @@ The view index used for per-view breakdowns is the number after ``view``/``cam``
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +34,9 @@ from hvg_eval.inputs.hdf5 import HDF5_SUFFIXES, list_samples, read_view
 from hvg_eval.inputs.video import VIDEO_SUFFIXES, read_video
 
 _VIEW_PATTERN = re.compile(r"(?:view|cam|camera)[_\-]?(\d+)", re.IGNORECASE)
+
+#: The manifest ``hvg-model generate`` writes next to its per-view videos.
+VIEWS_MANIFEST = "hvg-views.json"
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,62 @@ def _hdf5_items(path: Path, root: Path) -> list[VideoItem]:
     return items
 
 
+def _manifest_items(folder: Path, root: Path) -> list[VideoItem]:
+    """The per-view videos a ``generate`` manifest lists (frame folders preferred).
+
+    Raises:
+        InputError: Unreadable manifest, or a listed file that is missing or outside the folder.
+    """
+    manifest = folder / VIEWS_MANIFEST
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        entries = data["videos"]
+        if not isinstance(entries, list):
+            raise TypeError("'videos' is not a list")
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise InputError(f"cannot read the view manifest: {error}", path=manifest) from error
+    prefix = folder.relative_to(root).as_posix() if folder != root else ""
+    items = []
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise InputError("every video needs a 'name'", path=manifest, field="videos")
+        name = f"{prefix}/{entry['name']}" if prefix else entry["name"]
+        view = int(entry.get("view", _view_of(entry["name"])))
+        frames_dir = _inside(folder, entry.get("frames"), manifest)
+        video = _inside(folder, entry.get("video"), manifest)
+        if frames_dir is not None and frames_dir.is_dir():
+            images = [
+                p
+                for p in frames_dir.iterdir()
+                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+            ]
+            if images:
+                item = _frames_item(frames_dir, root, images)
+                items.append(
+                    VideoItem(
+                        name, view, frames_dir, "frames", item.frame_names, _reader=item._reader
+                    )
+                )
+                continue
+        if video is None or not video.is_file():
+            raise InputError(
+                f"view video {entry['name']!r} has neither frames nor a video file",
+                path=manifest,
+                field="videos",
+            )
+        items.append(VideoItem(name, view, video, "video", _reader=lambda f=video: read_video(f)))
+    return items
+
+
+def _inside(folder: Path, relative: object, manifest: Path) -> Path | None:
+    if relative is None:
+        return None
+    path = (folder / str(relative)).resolve()
+    if not path.is_relative_to(folder.resolve()):
+        raise InputError(f"{relative!r} points outside the output folder", path=manifest)
+    return path
+
+
 def discover_videos(path: str | Path) -> list[VideoItem]:
     """Every video under ``path``, sorted by name.
 
@@ -119,7 +183,14 @@ def discover_videos(path: str | Path) -> list[VideoItem]:
                 "not a video (.mp4 .gif ...), image or HDF5 shard (.h5 .hdf5)", path=root
             )
         return items
+    generated: list[Path] = []  # folders written by `hvg-model generate`
     for folder in sorted([root, *(p for p in root.rglob("*") if p.is_dir())]):
+        if any(folder.is_relative_to(done) for done in generated):
+            continue
+        if (folder / VIEWS_MANIFEST).is_file():
+            generated.append(folder)
+            items.extend(_manifest_items(folder, root))
+            continue
         files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
         images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
         if images:
