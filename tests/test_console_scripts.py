@@ -59,5 +59,16 @@ def test_plugins_json_lists_builtins_with_package_and_version():
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
     packages = {row["package"] for row in rows}
-    assert {"hvg-bonemap", "hvg-data", "hvg-sampler", "hvg-eval", "hvg-testplugin"} <= packages
+    assert {"hvg-bonemap", "hvg-data", "hvg-sampler", "hvg-eval"} <= packages
     assert all(row["version"] != "?" for row in rows)
+
+
+def test_the_test_plugin_is_not_in_the_synced_environment():
+    """`uv sync` installs no test fixture: a user's `hvg plugins` shows only real parts."""
+    result = subprocess.run(
+        [script_path("hvg"), "plugins", "--json"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert not [row["name"] for row in rows if row["package"] == "hvg-testplugin"]
+    assert not [row["name"] for row in rows if row["name"].startswith("testplugin-")]

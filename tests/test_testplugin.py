@@ -16,7 +16,9 @@ import torch
 from hvg_core.registry import get_registry
 from hvg_core.testing import check_plugin
 
-pytestmark = pytest.mark.integration
+# The test plugin is not installed by `uv sync` (users must not see it): the fixture puts it on
+# the path of this process and of the console scripts it starts (tests/conftest.py).
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("testplugin_installed")]
 
 
 def run_script(name: str, *args: str) -> subprocess.CompletedProcess[str]:
