@@ -123,10 +123,11 @@ def test_mvhumannet_fit_conversion(mvhumannet_fixture):
     params = sample.smplx
     assert params.frames == 3 and params.hand_pca_components == 6 and params.flat_hand_mean
     assert not params.global_orient.any() and params.world_rotation.any()
-    # Z-up capture world: the body's up (pelvis -> neck) points along world +z.
+    # Z-down capture world, as the released captures: the body's up (pelvis -> neck) points
+    # along world -z.
     joints = posed_joints(params)
     up = joints[0, 12] - joints[0, 0]
-    assert up[2] / np.linalg.norm(up) > 0.95
+    assert up[2] / np.linalg.norm(up) < -0.95
     limited = _adapter("mvhumannet", mvhumannet_fixture.root, max_frames=2, frame_stride=1)
     assert limited.load(mvhumannet_fixture.capture).frames == 2
 

@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-from hvg_core.errors import InputError, MissingResourceError
+from hvg_core.errors import HVGError, InputError, MissingResourceError
 
 from hvg_data.meshes import TexturedMesh
 from hvg_data.smplx_params import SMPLXParams
@@ -119,16 +119,26 @@ class CaptureViews:
         return read_mask(self.mask_paths[view][frame], self.width, self.height)
 
 
+def _check_header_size(image: Any, path: Path, width: int, height: int) -> None:
+    # Refuse before decoding: a few bytes of header can claim gigapixels (decompression bomb).
+    if image.size != (width, height):
+        raise InputError(
+            f"image is {image.size[0]}x{image.size[1]}, the cameras expect {width}x{height}",
+            path=path,
+        )
+
+
 def read_rgb(path: Path, width: int, height: int) -> np.ndarray:
     """Read an RGB image and check its size (``InputError`` naming the file otherwise)."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
+            _check_header_size(image, path, width, height)
             array = np.asarray(image.convert("RGB"))
     except FileNotFoundError as error:
         raise InputError("image not found", path=path) from error
-    except (UnidentifiedImageError, OSError) as error:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
         raise InputError(f"unreadable image ({error})", path=path) from error
     if array.shape[:2] != (height, width):
         raise InputError(
@@ -144,10 +154,11 @@ def read_mask(path: Path, width: int, height: int) -> np.ndarray:
 
     try:
         with Image.open(path) as image:
+            _check_header_size(image, path, width, height)
             array = np.asarray(image.convert("L"))
     except FileNotFoundError as error:
         raise InputError("mask not found", path=path) from error
-    except (UnidentifiedImageError, OSError) as error:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
         raise InputError(f"unreadable mask ({error})", path=path) from error
     if array.shape != (height, width):
         raise InputError(
@@ -211,6 +222,25 @@ class Sample:
         return len(self.meshes) if self.meshes else self.capture.frames  # type: ignore[union-attr]
 
 
+@dataclass(frozen=True)
+class LayoutReport:
+    """What an adapter found under a folder (``hvg-data list --root``).
+
+    Attributes:
+        dataset: Registry name of the dataset.
+        subjects: Number of subjects found (0 when the layout was not recognised).
+        found: Role -> folder found (e.g. ``{"scans": ..., "fits": ...}``).
+        expected: The layout the adapter looks for, one line per alternative.
+        problem: Why nothing (or not everything) was found, or ``None``.
+    """
+
+    dataset: str
+    subjects: int
+    found: Mapping[str, Path]
+    expected: tuple[str, ...]
+    problem: str | None = None
+
+
 class DatasetAdapter(abc.ABC):
     """Base class of dataset adapters; see the module docstring for the contract.
 
@@ -232,6 +262,9 @@ class DatasetAdapter(abc.ABC):
     needs_root: ClassVar[bool] = True
     #: What to download and where to put it, for the missing-root message.
     download_hint: ClassVar[str] = ""
+    #: The on-disk layouts the adapter recognises under ``root``, one line each (shown by
+    #: ``hvg-data list --root`` when it finds none).
+    expected_layout: ClassVar[tuple[str, ...]] = ()
     #: Whether exact joints need the real SMPL-X model (False when the fits were made with the
     #: built-in body, as in ``synthetic``); ``hvg-data render --body-model auto`` reads it.
     fits_need_smplx_model: ClassVar[bool] = True
@@ -263,6 +296,38 @@ class DatasetAdapter(abc.ABC):
         Raises:
             InputError: A file of the subject is missing or malformed (file and field named).
         """
+
+    def found_folders(self) -> dict[str, Path]:
+        """The folders this adapter reads, by role (``hvg-data list --root`` prints them)."""
+        return {} if self.root is None else {"root": self.root}
+
+    def layout_problem(self) -> str | None:
+        """Something the layout lacks although subjects were found (e.g. no fits folder)."""
+        return None
+
+    @classmethod
+    def probe(cls, root: str | PathLike[str]) -> LayoutReport:
+        """Check whether ``root`` holds this dataset, without loading any subject.
+
+        Returns:
+            A :class:`LayoutReport`; ``subjects == 0`` and ``problem`` set when not found.
+        """
+        try:
+            adapter = cls(root)
+            subjects = adapter.subjects()
+        except HVGError as error:
+            return LayoutReport(cls.name, 0, {}, cls.expected_layout, str(error))
+        if not subjects:
+            return LayoutReport(
+                cls.name, 0, adapter.found_folders(), cls.expected_layout, "no subjects found"
+            )
+        return LayoutReport(
+            cls.name,
+            len(subjects),
+            adapter.found_folders(),
+            cls.expected_layout,
+            adapter.layout_problem(),
+        )
 
     def config(self) -> dict[str, Any]:
         """JSON-serialisable description of this adapter's settings (hashed into shards)."""

@@ -89,11 +89,17 @@ class TexturedMesh:
         )
 
 
+#: Largest texture read (pixels): 16384 x 8192 (400 MB as RGB). Scan textures are 2K-8K; a larger
+#: header is a decompression bomb (a few bytes on disk that decode to gigabytes) and is refused
+#: before decoding.
+MAX_TEXTURE_PIXELS = 16384 * 8192
+
+
 def load_texture(path: Path, *, referenced_by: Path) -> np.ndarray:
     """Read a texture image as (H, W, 3) uint8.
 
     Raises:
-        InputError: Missing or unreadable image (names the referencing file and ``map_Kd``).
+        InputError: Missing, empty, unreadable or oversized image (names the file and field).
     """
     from PIL import Image, UnidentifiedImageError
 
@@ -101,10 +107,19 @@ def load_texture(path: Path, *, referenced_by: Path) -> np.ndarray:
         raise InputError(
             f"texture image {path.name!r} not found next to it", path=referenced_by, field="map_Kd"
         )
+    if path.stat().st_size == 0:
+        raise InputError("texture image is an empty (zero-byte) file", path=path)
     try:
         with Image.open(path) as image:
+            width, height = image.size
+            if width * height > MAX_TEXTURE_PIXELS:
+                raise InputError(
+                    f"texture image is {width}x{height} pixels, more than the "
+                    f"{MAX_TEXTURE_PIXELS}-pixel limit (a decompression bomb?)",
+                    path=path,
+                )
             return np.asarray(image.convert("RGB"))
-    except (UnidentifiedImageError, OSError) as error:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
         raise InputError(f"unreadable texture image ({error})", path=path) from error
 
 

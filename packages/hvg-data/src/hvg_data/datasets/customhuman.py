@@ -43,6 +43,18 @@ class CustomHumanAdapter(DatasetAdapter):
         "exist, and pass --root."
     )
 
+    expected_layout = (
+        "mesh/<scan>_<subject>_<outfit>_<frame>/mesh-f<frame>.obj + .mtl + .png",
+        "smplx/<same folder>/mesh-f<frame>.json",
+    )
+
+    def found_folders(self) -> dict[str, Path]:
+        """``mesh`` and (when present) ``smplx`` folders."""
+        found = {"mesh": self.mesh_dir}
+        if self.fit_dir.is_dir():
+            found["smplx"] = self.fit_dir
+        return found
+
     def __init__(self, root: Any = None, **options: Any) -> None:
         super().__init__(root, **options)
         assert self.root is not None

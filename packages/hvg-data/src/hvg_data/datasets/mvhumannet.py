@@ -130,6 +130,15 @@ class MVHumanNetAdapter(DatasetAdapter):
             raise InputError("max_frames must be >= 1", field="max_frames")
         self.max_frames, self.frame_stride = max_frames, frame_stride
 
+    expected_layout = (
+        "<6-digit capture>/camera_extrinsics.json + camera_intrinsics.json + camera_scale.pkl",
+        "<capture>/images_lr/<camera>/<tick>_img.jpg, fmask_lr/, smplx/smpl/<index>.json",
+    )
+
+    def found_folders(self) -> dict[str, Path]:
+        """The capture folders found (at most 3 listed)."""
+        return {f"capture {name}": path for name, path in list(self._capture_dirs().items())[:3]}
+
     def _capture_dirs(self) -> dict[str, Path]:
         assert self.root is not None
         if (self.root / "camera_extrinsics.json").is_file():

@@ -56,6 +56,10 @@ class Thuman2Adapter(DatasetAdapter):
         "the SMPL-X fits archive (it unpacks to 'THUman2.0 SMPL-X Paras/<sid>/smplx_param.pkl') "
         "beside it, then pass --root THuman2.0_Release."
     )
+    expected_layout = (
+        "[THuman2.0_Release/]<sid>/<sid>.obj + material0.mtl + material0.jpeg (sid: 4 digits)",
+        "THUman2.0 SMPL-X Paras/<sid>/smplx_param.pkl beside it (or smplx/, fits/, ...)",
+    )
     #: Folders of scans users have under ``root`` (``""`` = root itself).
     scan_dir_names: ClassVar[tuple[str, ...]] = ("", "THuman2.0_Release", "scans", "model")
     #: Folder names of the fits download, searched in ``root`` and its parent.
@@ -105,6 +109,23 @@ class Thuman2Adapter(DatasetAdapter):
                 for base in (self.root, self.root.parent, scans.parent)
                 for name in self.fit_dir_names
             )
+
+    def found_folders(self) -> dict[str, Path]:
+        """``scans`` and (when found) ``fits`` folders."""
+        found = {"scans": self.scan_dir}
+        if self.fit_dir is not None:
+            found["fits"] = self.fit_dir
+        return found
+
+    def layout_problem(self) -> str | None:
+        """Names the fit folders looked for when none was found."""
+        if self.fit_dir is not None:
+            return None
+        names = ", ".join(repr(name) for name in self.fit_dir_names)
+        return (
+            f"no SMPL-X fits folder beside the scans (looked for {names} in {self.root} and its "
+            "parent; or pass --option fits_root=DIR)"
+        )
 
     def subjects(self) -> list[str]:
         """Subject ids ``"0000"``... that have a scan folder."""

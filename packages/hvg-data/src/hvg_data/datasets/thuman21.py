@@ -27,6 +27,10 @@ class Thuman21Adapter(Thuman2Adapter):
         "THuman2.1_Release_.7z (model/<sid>/<sid>.obj, material0.*) and the SMPL-X archive "
         "(THuman2.1_Smpl-X/<sid>/smplx_param.pkl) side by side, then pass --root THuman2.1_Release."
     )
+    expected_layout = (
+        "[THuman2.1_Release/]model/<sid>/<sid>.obj + material0.* (sid: 4 digits)",
+        "THuman2.1_Smpl-X/<sid>/smplx_param.pkl beside it (or smplx/)",
+    )
     scan_dir_names: ClassVar[tuple[str, ...]] = (
         "model",
         "",

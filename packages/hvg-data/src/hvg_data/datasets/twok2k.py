@@ -86,6 +86,16 @@ class TwoK2KAdapter(DatasetAdapter):
         "Hugging Face), unpack it so that <root>/train/<id>/<id>.ply exists, and pass --root."
     )
 
+    expected_layout = (
+        "train|test/<id>/<id>.ply (id: digits; vertex-coloured PLY) [+ <id>.json fit]",
+        "train|test/1M|50K/<id>/<id>.ply",
+    )
+
+    def found_folders(self) -> dict[str, Path]:
+        """The split folders found."""
+        assert self.root is not None
+        return {split: self.root / split for split in SPLITS if (self.root / split).is_dir()}
+
     def __init__(self, root: Any = None, *, resolution: str = "1M", **options: Any) -> None:
         super().__init__(root, resolution=resolution, **options)
         if resolution not in RESOLUTIONS:

@@ -1,8 +1,9 @@
 """MVHumanNet fixture capture: rendered images, masks, cameras and EasyMocap fits.
 
-The capture world is Z-up (the body's +Y maps to world +Z through ``Rh``), cameras stand on a ring
-around the subject, and every stored image carries a red marker drawn where the *official*
-convention puts a known 3-D point (:data:`MARKER_OFFSET` from the frame-0 pelvis): project with the
+The capture world is Z-down like the released captures (the body's +Y maps to world -Z through
+``Rh``; ``world_up="+z"`` gives a Z-up world), cameras stand on a ring around the subject, and
+every stored image carries a red marker drawn where the *official* convention puts a known 3-D
+point (:data:`MARKER_OFFSET` from the frame-0 pelvis): project with the
 full-resolution ``K`` (pixel centres at integers) and ``[R | translation / 1000 * camera_scale]``,
 then take the stored pixel containing that point after the half-resolution downscale. A loader
 that gets the millimetres, ``camera_scale``, the resolution or the half-pixel wrong misses it.
@@ -22,7 +23,13 @@ from hvg_data.testing._people import fixture_person, write_pickle
 
 CAMERA_SCALE = 100 / 65  # the "Longgang" rig: 2448 x 2048 full resolution
 FULL_SIZE = (2448, 2048)
-MARKER_OFFSET = np.array([0.0, 0.0, 0.1])  # on the belly, so inside the mask
+MARKER_OFFSET = np.array([0.0, 0.1, 0.0])  # body frame: 10 cm up from the pelvis, on the belly
+#: Rotation from the body's frame (Y up) to the capture world. The released captures are Z-down
+#: (the body's up is world -Z; issue 13's check of the shipped sample), the default here.
+WORLD_UP = {
+    "-z": np.array([[1.0, 0, 0], [0, 0, 1], [0, -1, 0]]),  # body +Y -> world -Z
+    "+z": np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]]),  # body +Y -> world +Z
+}
 MARKER_COLOR = (255, 0, 0)
 
 
@@ -66,6 +73,7 @@ def make_mvhumannet_fixture(
     frames: int = 3,
     downscale: int = 16,
     seed: int = 4,
+    world_up: str = "-z",
 ) -> MVHumanNetFixture:
     """Write one capture folder with ``cameras`` cameras and ``frames`` fitted frames.
 
@@ -81,8 +89,10 @@ def make_mvhumannet_fixture(
     person = fixture_person(seed, frames=frames, hand_pca=6, zero_root=True)
     params = person.params
     yaw = float(np.random.default_rng(seed).uniform(0, 2 * np.pi))
-    z_up = np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]])  # body +Y -> world +Z
-    rh = matrix_to_axis_angle(z_up @ axis_angle_to_matrix(np.array([0.0, yaw, 0.0])))
+    if world_up not in WORLD_UP:
+        raise ValueError(f"world_up must be one of {sorted(WORLD_UP)}")
+    body_to_world = WORLD_UP[world_up]
+    rh = matrix_to_axis_angle(body_to_world @ axis_angle_to_matrix(np.array([0.0, yaw, 0.0])))
     th = np.array([0.2, -0.1, 1.3])
     rotation = axis_angle_to_matrix(rh)
     world_joints = person.model_joints @ rotation.T + th
@@ -92,7 +102,7 @@ def make_mvhumannet_fixture(
     outfit = random_outfit(np.random.default_rng(seed + 7))
     meshes = [person_mesh(world_joints[f], outfit, seed=seed, lon=12, lat=8) for f in range(frames)]
     pelvis = world_joints[0, 0]
-    marker = pelvis + MARKER_OFFSET
+    marker = pelvis + body_to_world @ MARKER_OFFSET
 
     full_w, full_h = FULL_SIZE
     width, height = full_w // downscale, full_h // downscale
@@ -102,8 +112,9 @@ def make_mvhumannet_fixture(
     extrinsics, Ks, Rs, ts = {}, [], [], []
     for i, name in enumerate(names):
         angle = 2 * np.pi * i / cameras + 0.3
-        eye = pelvis + np.array([3.0 * np.cos(angle), 3.0 * np.sin(angle), 0.1 * (i % 2)])
-        R, t = _look_at(eye, pelvis, np.array([0.0, 0.0, 1.0]))
+        ring = np.array([3.0 * np.cos(angle), 0.1 * (i % 2), 3.0 * np.sin(angle)])
+        eye = pelvis + body_to_world @ ring  # a ring around the body's up axis
+        R, t = _look_at(eye, pelvis, body_to_world @ np.array([0.0, 1.0, 0.0]))
         translation_mm = t * 1000.0 / CAMERA_SCALE
         extrinsics[f"1_{name}.png"] = {
             "focal_length": [K_full[0, 0], K_full[1, 1]],
