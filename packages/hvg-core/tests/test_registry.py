@@ -141,12 +141,25 @@ def test_unknown_hook_in_a_plugin_fails_fast():
         manager.check_pending()
 
 
-def test_builtin_entry_points_are_loaded_and_autoload_switch_keeps_them(monkeypatch):
+def install_third_party_plugin(site, monkeypatch):
+    """Make a distribution ``hvg-thirdparty`` 1.2 with an ``hvg`` entry point importable."""
+    (site / "hvg_thirdparty_mod.py").write_text("# a plugin module without hooks\n")
+    dist_info = site / "hvg_thirdparty-1.2.dist-info"
+    dist_info.mkdir(parents=True)
+    (dist_info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: hvg-thirdparty\nVersion: 1.2\n"
+    )
+    (dist_info / "entry_points.txt").write_text("[hvg]\nthirdparty = hvg_thirdparty_mod\n")
+    monkeypatch.syspath_prepend(str(site))
+
+
+def test_builtin_entry_points_are_loaded_and_autoload_switch_keeps_them(tmp_path, monkeypatch):
+    install_third_party_plugin(tmp_path, monkeypatch)
     manager = make_plugin_manager()
     distributions = dict(manager.hvg_distributions.values())
-    assert "hvg-testplugin" in distributions  # the test plugin is installed for the test run
+    assert distributions.get("hvg-thirdparty") == "1.2"
     monkeypatch.setenv("HVG_DISABLE_PLUGIN_AUTOLOAD", "1")
     manager = make_plugin_manager()
     names = {dist for dist, _ in manager.hvg_distributions.values()}
-    assert "hvg-testplugin" not in names
+    assert "hvg-thirdparty" not in names
     assert {"hvg-bonemap", "hvg-sampler", "hvg-eval", "hvg-data"} <= names
