@@ -32,6 +32,13 @@ Determinism: the views and the window of item ``i`` are drawn from
 the item, the number of workers or the order; call :meth:`MultiViewDataset.set_epoch` each epoch.
 Shards are opened lazily once per worker process and only the chosen views and frames are read
 (one HDF5 chunk per view and frame), never whole files.
+
+Integrity: before any sample is read, every shard the manifest lists is checked against the
+manifest's ``bytes`` and ``sha256`` (:func:`verify_shard`), and a ``file`` entry that leaves the
+shard folder (an absolute path, ``..``, a symbolic link out) is refused. A shard's digest is
+computed once per process: the result is cached under the manifest's digest and the file's
+size, modification time and inode, so a dataset rebuilt for another layout, or a new epoch, does
+not read the files again.
 """
 
 from __future__ import annotations
@@ -44,9 +51,87 @@ from typing import Any
 import numpy as np
 from hvg_core.errors import InputError
 
-from hvg_data.shards import Manifest, decode_normal, read_sample_arrays
+from hvg_data.shards import (
+    MANIFEST_NAME,
+    Manifest,
+    ShardRecord,
+    decode_normal,
+    read_sample_arrays,
+    sha256_of,
+)
 
 VIEW_SAMPLING = ("random", "contiguous", "evenly")
+
+#: Shards whose digest matched, by (resolved path, manifest SHA-256) -> (size, mtime_ns, inode).
+_VERIFIED: dict[tuple[str, str], tuple[int, int, int]] = {}
+
+
+def shard_path(root: str | PathLike[str], record: ShardRecord) -> Path:
+    """The file a manifest entry names, refused when it is not a plain file of the folder.
+
+    Raises:
+        InputError: ``file`` is absolute, has ``..`` or a folder part, or resolves (through a
+            link) outside ``root``; the message names the entry.
+    """
+    folder = Path(root)
+    name = record.file
+    entry = Path(name)
+    manifest = folder / MANIFEST_NAME
+    if entry.is_absolute() or len(entry.parts) != 1 or name in {"", ".", ".."}:
+        raise InputError(
+            f"shard entry {name!r} is not a file name inside the shard folder; the trainer reads "
+            "only files next to manifest.json",
+            path=manifest,
+            field="shards.file",
+        )
+    path = folder / name
+    if not path.resolve().is_relative_to(folder.resolve()):
+        raise InputError(
+            f"shard entry {name!r} links outside the shard folder ({path.resolve()})",
+            path=manifest,
+            field="shards.file",
+        )
+    return path
+
+
+def verify_shard(root: str | PathLike[str], record: ShardRecord) -> Path:
+    """Check one shard's size and SHA-256 against its manifest entry; return its path.
+
+    The digest is computed at most once per process for an unchanged file (see the module
+    docstring).
+
+    Raises:
+        InputError: Entry outside the folder, file missing, or size/digest not the manifest's.
+    """
+    path = shard_path(root, record)
+    try:
+        stat = path.stat()
+    except OSError as error:
+        raise InputError(
+            f"shard listed in manifest.json is unreadable: {error}", path=path, field="file"
+        ) from error
+    how = "re-render it with `hvg-data render` (check a folder with `hvg-data verify DIR`)"
+    if stat.st_size != record.bytes:
+        raise InputError(
+            f"shard has {stat.st_size} bytes, manifest.json says {record.bytes}: it is truncated "
+            f"or was changed after rendering; {how}",
+            path=path,
+            field="bytes",
+        )
+    key = (str(path.resolve()), record.sha256)
+    signature = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    if _VERIFIED.get(key) == signature:
+        return path
+    digest = sha256_of(path)
+    if digest != record.sha256:
+        raise InputError(
+            f"shard SHA-256 {digest[:12]}... does not match manifest.json's "
+            f"{record.sha256[:12]}...: the file is corrupt or was changed after rendering; {how}",
+            path=path,
+            field="sha256",
+        )
+    _VERIFIED[key] = signature
+    return path
 
 
 class MultiViewDataset:
@@ -66,7 +151,8 @@ class MultiViewDataset:
         dataset_filter: Keep only samples of these dataset names.
 
     Raises:
-        InputError: No manifest, or no sample has enough views/frames.
+        InputError: No manifest, a shard that fails :func:`verify_shard`, or no sample has
+            enough views/frames.
     """
 
     def __init__(
@@ -89,13 +175,16 @@ class MultiViewDataset:
             raise InputError("views, frames and frame_stride must be >= 1", field="views")
         self.root = Path(shard_dir)
         self.manifest = Manifest.load(self.root)
+        self.paths = {
+            name: verify_shard(self.root, record) for name, record in self.manifest.shards.items()
+        }
         self.views, self.frames, self.size = views, frames, size
         self.view_sampling, self.frame_stride, self.seed = view_sampling, frame_stride, seed
         self.epoch = 0
         needed_frames = (frames - 1) * frame_stride + 1
         self.items: list[tuple[str, str, int, int]] = []  # shard, group, V, T
         for name in sorted(self.manifest.shards):
-            with h5py.File(self.root / name, "r") as handle:
+            with h5py.File(self.paths[name], "r") as handle:
                 for group_name in sorted(handle["samples"]):
                     group = handle["samples"][group_name]
                     if dataset_filter and group.attrs["dataset"] not in dataset_filter:
@@ -123,7 +212,7 @@ class MultiViewDataset:
         if os.getpid() != self._pid:  # forked into a DataLoader worker: reopen there
             self._handles, self._pid = {}, os.getpid()
         if name not in self._handles:
-            self._handles[name] = h5py.File(self.root / name, "r")
+            self._handles[name] = h5py.File(self.paths[name], "r")
         return self._handles[name]
 
     def choose(

@@ -13,7 +13,6 @@ import pytest
 
 from hvg_model.training.checkpoint import list_checkpoints
 from hvg_model.training.config import load_config
-from hvg_model.training.loop import FAULT_ENV
 from hvg_model.training.metrics_log import read_metrics
 from hvg_model.training.run import train
 
@@ -23,13 +22,19 @@ OVERRIDES = [f"schedule.max_steps={MAX_STEPS}", "schedule.checkpoint_every=2"]
 COMPARED = ("step", "loss", "lr", "grad_norm", "sigma_loss", "views", "frames")
 
 
+FAULT_RUNNER = Path(__file__).with_name("fault_runner.py")
+
+
 def _cli(
-    out: Path, svd: Path, data: Path, *extra: str, env: dict[str, str] | None = None
+    out: Path, svd: Path, data: Path, *extra: str, fault: str | None = None
 ) -> subprocess.Popen:
+    # With a fault ("after-step:K" / "mid-checkpoint:K") the test-only runner SIGKILLs there.
+    launcher = (
+        [str(FAULT_RUNNER), fault] if fault else ["-c", "from hvg_model.cli import main; main()"]
+    )
     command = [
         sys.executable,
-        "-c",
-        "from hvg_model.cli import main; main()",
+        *launcher,
         "train",
         "--config",
         "tiny",
@@ -44,7 +49,7 @@ def _cli(
     ]
     return subprocess.Popen(
         command,
-        env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -109,16 +114,14 @@ def test_kill_while_writing_a_checkpoint_then_kill_again_then_resume(
 ) -> None:
     out = tmp_path / "run"
     # 1. SIGKILL while checkpoint 4 is being written (files done, rename not yet).
-    process = _cli(out, tiny_svd_dir, synthetic_shards, env={FAULT_ENV: "mid-checkpoint:4"})
+    process = _cli(out, tiny_svd_dir, synthetic_shards, fault="mid-checkpoint:4")
     output = process.communicate(timeout=300)[0]
     assert process.returncode == -signal.SIGKILL, output
     assert [path.name for path in list_checkpoints(out)] == ["step-00000002"]
     assert any(p.name.startswith(".tmp-step-00000004") for p in (out / "checkpoints").iterdir())
     assert len(read_metrics(out / "metrics.jsonl")) == 4
     # 2. Resume from step 2; SIGKILL right after step 5 is logged.
-    process = _cli(
-        out, tiny_svd_dir, synthetic_shards, "--resume", str(out), env={FAULT_ENV: "after-step:5"}
-    )
+    process = _cli(out, tiny_svd_dir, synthetic_shards, "--resume", str(out), fault="after-step:5")
     output = process.communicate(timeout=300)[0]
     assert process.returncode == -signal.SIGKILL, output
     assert not any(p.name.startswith(".tmp-") for p in (out / "checkpoints").iterdir())

@@ -13,14 +13,24 @@ Layout of ``RUN/checkpoints/step-00001000/``::
 The directory is assembled under a ``.tmp-…`` name and renamed into place (``os.replace``), so
 a checkpoint either exists completely or not at all; a kill -9 during a write leaves only a
 temporary directory that the next run deletes.
+
+Lineage: every training session of a run directory is a *branch* with a random id, started at
+step 0 or at the step of the checkpoint it resumed from. A session's lineage is the list of
+``[branch, start_step]`` from the first session to itself; it is written to ``RUN/lineage.json``
+when the session starts and into every checkpoint it writes (``trainer_state.json``). Resuming
+a run directory takes the newest checkpoint *on the run's lineage*, so after ``--resume`` from an
+older checkpoint the later checkpoints of the abandoned branch are never picked up again (they
+are left on disk, and overwritten when the new branch reaches their step).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +42,12 @@ from safetensors.torch import load_file, save_file
 
 CHECKPOINT_VERSION = 1
 STATE_FILE = "trainer_state.json"
+LINEAGE_FILE = "lineage.json"
+
+logger = logging.getLogger(__name__)
+
+#: ``[[branch_id, start_step], ...]`` from a run's first session to the current one.
+Lineage = list[list[Any]]
 
 
 def checkpoint_name(step: int) -> str:
@@ -52,24 +68,130 @@ def list_checkpoints(run_dir: str | Path) -> list[Path]:
     return sorted(found, key=lambda path: path.name)
 
 
-def resolve_resume(path: str | Path) -> Path:
-    """The checkpoint directory ``--resume`` means: a checkpoint, or a run's latest one.
+def new_lineage(parent: Lineage | None, start_step: int) -> Lineage:
+    """The lineage of a new session: ``parent`` (the resumed checkpoint's) plus a new branch."""
+    return [*(parent or []), [uuid.uuid4().hex[:12], int(start_step)]]
+
+
+def read_state(path: str | Path) -> dict[str, Any]:
+    """The ``trainer_state.json`` of a checkpoint directory.
+
+    Raises:
+        InputError: Unreadable or not a JSON object.
+    """
+    state_path = Path(path) / STATE_FILE
+    try:
+        state = json.loads(state_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InputError(f"unreadable trainer state: {error}", path=state_path) from error
+    if not isinstance(state, dict):
+        raise InputError("trainer state is not a JSON object", path=state_path)
+    return state
+
+
+def read_lineage(run_dir: str | Path) -> Lineage | None:
+    """The lineage of the run's latest session (``None`` for runs written before lineages).
+
+    Raises:
+        InputError: ``lineage.json`` is malformed.
+    """
+    path = Path(run_dir) / LINEAGE_FILE
+    if not path.is_file():
+        return None
+    try:
+        lineage = json.loads(path.read_text(encoding="utf-8"))["lineage"]
+        return [[str(branch), int(start)] for branch, start in lineage]
+    except (
+        OSError,
+        UnicodeDecodeError,
+        json.JSONDecodeError,
+        KeyError,
+        TypeError,
+        ValueError,
+    ) as error:
+        raise InputError(f"malformed run lineage: {error}", path=path, field="lineage") from error
+
+
+def write_lineage(run_dir: str | Path, lineage: Lineage) -> None:
+    """Record ``lineage`` as the run's current session (atomically)."""
+    path = Path(run_dir) / LINEAGE_FILE
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    temporary.write_text(json.dumps({"lineage": lineage}, indent=2), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def on_lineage(step: int, checkpoint_lineage: Lineage | None, lineage: Lineage | None) -> bool:
+    """Whether a checkpoint (its step and the lineage that wrote it) belongs to ``lineage``.
+
+    It does when its branch is on ``lineage`` and its step lies between that branch's start and
+    the start of the next branch. Without lineages (older runs) every checkpoint belongs.
+    """
+    if lineage is None or not checkpoint_lineage:
+        return lineage is None
+    branch = checkpoint_lineage[-1][0]
+    for index, (name, start) in enumerate(lineage):
+        if name == branch:
+            end = lineage[index + 1][1] if index + 1 < len(lineage) else None
+            return step >= start and (end is None or step <= end)
+    return False
+
+
+def lineage_checkpoints(run_dir: str | Path) -> list[Path]:
+    """Complete checkpoints on the run's current lineage, oldest first."""
+    lineage = read_lineage(run_dir)
+    found = []
+    for path in list_checkpoints(run_dir):
+        state = read_state(path)
+        if on_lineage(int(state["step"]), state.get("lineage"), lineage):
+            found.append(path)
+    return found
+
+
+def latest_checkpoint(run_dir: str | Path) -> Path | None:
+    """The newest checkpoint on the run's lineage, or ``None``."""
+    found = lineage_checkpoints(run_dir)
+    return found[-1] if found else None
+
+
+def resolve_resume(path: str | Path, *, step: int | None = None) -> Path:
+    """The checkpoint directory ``--resume`` means.
+
+    Args:
+        path: A checkpoint directory, or a run directory.
+        step: With a run directory: the checkpoint of this step (``--resume-step``); without,
+            the newest checkpoint on the run's lineage (never one of an abandoned branch).
 
     Raises:
         MissingResourceError: Nothing to resume from.
     """
     target = Path(path)
     if (target / STATE_FILE).is_file():
+        if step is not None and load_step(target) != step:
+            raise InputError(
+                f"this checkpoint is of step {load_step(target)}, not {step}",
+                path=target,
+                field="--resume-step",
+            )
         return target
-    checkpoints = list_checkpoints(target)
-    if not checkpoints:
+    if step is not None:
+        chosen = target / "checkpoints" / checkpoint_name(step)
+        if not (chosen / STATE_FILE).is_file():
+            steps = [load_step(p) for p in list_checkpoints(target)]
+            raise MissingResourceError(
+                f"no checkpoint of step {step} in this run; it has steps {steps or 'none'}",
+                path=target,
+                field="--resume-step",
+            )
+        return chosen
+    found = latest_checkpoint(target)
+    if found is None:
         raise MissingResourceError(
             "no checkpoint to resume from: expected a checkpoint directory (with "
             f"{STATE_FILE}) or a run directory with checkpoints/step-*/",
             path=target,
             field="--resume",
         )
-    return checkpoints[-1]
+    return found
 
 
 def load_step(path: str | Path) -> int:
@@ -200,17 +322,14 @@ def _fsync_file(path: Path) -> None:
         os.fsync(handle.fileno())
 
 
-def save_checkpoint(
-    run_dir: str | Path, payload: CheckpointPayload, *, keep: int, fault: str | None = None
-) -> Path:
-    """Write a checkpoint atomically and prune old ones.
+def save_checkpoint(run_dir: str | Path, payload: CheckpointPayload, *, keep: int) -> Path:
+    """Write a checkpoint atomically and prune old ones of the run's lineage.
 
     Args:
         run_dir: Run directory.
-        payload: Contents.
-        keep: Newest checkpoints to keep.
-        fault: Test hook: ``"mid-checkpoint"`` kills the process (SIGKILL) after the files are
-            written but before the rename, proving that a half-written checkpoint is never used.
+        payload: Contents (``extra["lineage"]`` names the session that writes it).
+        keep: Newest checkpoints of the lineage to keep (those of abandoned branches are not
+            counted and not deleted here).
 
     Returns:
         The checkpoint directory.
@@ -250,10 +369,15 @@ def save_checkpoint(
     (temporary / STATE_FILE).write_text(json.dumps(state, indent=2), encoding="utf-8")
     for path in temporary.iterdir():
         _fsync_file(path)
-    if fault == "mid-checkpoint":
-        import signal
+    _publish(temporary, final)
+    for stale in lineage_checkpoints(run_dir)[:-keep]:
+        shutil.rmtree(stale)
+    return final
 
-        os.kill(os.getpid(), signal.SIGKILL)
+
+def _publish(temporary: Path, final: Path) -> None:
+    """Rename a finished temporary checkpoint into place (swapping out an older one)."""
+    folder = final.parent
     if final.exists():
         # A resumed run re-reaches a step whose checkpoint exists: swap it, never merge.
         old = folder / f".old-{final.name}-{os.getpid()}"
@@ -262,9 +386,6 @@ def save_checkpoint(
         shutil.rmtree(old)
     else:
         os.replace(temporary, final)
-    for stale in list_checkpoints(run_dir)[:-keep]:
-        shutil.rmtree(stale)
-    return final
 
 
 def load_checkpoint(path: str | Path, *, num_ranks: int) -> CheckpointPayload:
@@ -281,10 +402,7 @@ def load_checkpoint(path: str | Path, *, num_ranks: int) -> CheckpointPayload:
     """
     folder = Path(path)
     state_path = folder / STATE_FILE
-    try:
-        state = json.loads(state_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise InputError(f"unreadable trainer state: {error}", path=state_path) from error
+    state = read_state(folder)
     if state.get("checkpoint_version") != CHECKPOINT_VERSION:
         raise InputError(
             f"unsupported checkpoint_version {state.get('checkpoint_version')!r}",
@@ -333,7 +451,7 @@ def load_model_weights(path: str | Path) -> dict[str, torch.Tensor]:
         return load_file(target)
     if (target / "model.safetensors").is_file():
         return load_file(target / "model.safetensors")
-    checkpoints = list_checkpoints(target)
+    checkpoints = lineage_checkpoints(target)
     if not checkpoints:
         raise MissingResourceError(
             "model.init_from must be a stage-1 checkpoint directory, a run directory with "

@@ -23,7 +23,14 @@ _BUILTINS = ("tiny", "tiny-stage2", "stage1", "stage2")
     "--resume",
     type=click.Path(file_okay=False),
     default=None,
-    help="Continue from a checkpoint directory or a run directory's latest checkpoint.",
+    help="Continue from a checkpoint directory, or a run directory's newest checkpoint on its "
+    "lineage (never one of a branch abandoned by resuming an older checkpoint).",
+)
+@click.option(
+    "--resume-step",
+    type=click.IntRange(0),
+    default=None,
+    help="Continue from this step's checkpoint of the --resume run (default: --out).",
 )
 @click.option(
     "--svd-dir",
@@ -70,6 +77,7 @@ def train(
     out: str,
     max_steps: int | None,
     resume: str | None,
+    resume_step: int | None,
     svd_dir: str | None,
     data: str | None,
     init_from: str | None,
@@ -86,7 +94,9 @@ def train(
 
     Writes OUT/metrics.jsonl (one line per step), OUT/loss_curve.png, OUT/config.json and
     OUT/checkpoints/step-*/ (safetensors weights, optimiser, schedule, EMA, RNG, data position).
-    Kill it at any time and run the same command with --resume OUT to continue exactly.
+    Kill it at any time and run the same command with --resume OUT to continue exactly. One
+    trainer at a time may use OUT (it is locked); training stops with exit code 1 on a NaN or
+    infinite loss, keeping the last good checkpoint.
 
     \b
     Examples:
@@ -116,7 +126,7 @@ def train(
     if print_config:
         click.echo(json.dumps(config.to_dict(), indent=2))
         return
-    summary = run_training(config, out, resume=resume, show_progress=True)
+    summary = run_training(config, out, resume=resume, resume_step=resume_step, show_progress=True)
     click.echo(
         f"trained steps {summary.start_step}→{summary.end_step}: final loss {summary.final_loss:.5f}, "
         f"{summary.samples_per_s:.2f} samples/s ({summary.images_per_s:.1f} images/s), "

@@ -29,6 +29,11 @@ from hvg_core.errors import InputError
 
 #: Version written into saved configs; bump when a field changes meaning.
 CONFIG_VERSION = 1
+#: Pose signals the trainer can build from hvg-data shards, which store bone maps (depth and
+#: normal); see ``hvg_model.pose_input.encode_stored_bonemap``.
+TRAINABLE_VARIANTS = ("bonemap", "depth", "normal")
+#: Pose signals the network knows but shards do not store (generation and ablations only).
+UNTRAINABLE_VARIANTS = ("skeleton2d", "body_normal")
 
 
 @dataclass
@@ -419,7 +424,16 @@ def load_config(name_or_file: str, overrides: list[str] | tuple[str, ...] = ()) 
 
 
 def _read_file(path: Path) -> dict[str, Any]:
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError(
+            f"config files must be UTF-8 text; byte {error.start} is not ({error.reason})",
+            path=path,
+            field="--config",
+        ) from error
+    except OSError as error:
+        raise InputError(f"cannot read config: {error}", path=path, field="--config") from error
     try:
         if path.suffix.lower() == ".toml":
             data = tomllib.loads(text)
@@ -483,6 +497,18 @@ def validate(config: TrainConfig) -> None:
         )
     if config.model.architecture not in {"hvg", "svd"}:
         fail("must be 'hvg' or 'svd'", "model.architecture")
+    variant = config.model.variant
+    if variant in UNTRAINABLE_VARIANTS:
+        fail(
+            f"pose signal {variant!r} cannot be trained: hvg-data shards store bone maps, from "
+            f"which the trainer builds only {', '.join(TRAINABLE_VARIANTS)}",
+            "model.variant",
+        )
+    if variant not in TRAINABLE_VARIANTS:
+        fail(
+            f"unknown pose signal {variant!r}; the trainer takes {', '.join(TRAINABLE_VARIANTS)}",
+            "model.variant",
+        )
     if data.stage not in (1, 2):
         fail("must be 1 (multi-view) or 2 (multi-view multi-frame)", "data.stage")
     if data.stage == 1 and data.frames != 1:
@@ -575,6 +601,7 @@ def per_worker_batch(config: TrainConfig) -> int:
 __all__ = [
     "BUILTIN_CONFIGS",
     "CONFIG_VERSION",
+    "TRAINABLE_VARIANTS",
     "DataConfig",
     "DistributedConfig",
     "ModelConfig",

@@ -12,9 +12,8 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
+import math
 import random
-import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from hvg_core.errors import HVGError
 from torch import Tensor, nn
 
 from hvg_model.training import checkpoint as ckpt
@@ -59,11 +59,35 @@ from hvg_model.training.optim import (
 
 logger = logging.getLogger(__name__)
 
-#: Environment variable of the crash-test hook: ``after-step:K`` SIGKILLs the process right
-#: after step K is logged, ``mid-checkpoint:K`` while checkpoint K is being written.
-FAULT_ENV = "HVG_TRAIN_FAULT"
 #: The loss curve is redrawn at a checkpoint at most this often (and always at the end).
 PLOT_INTERVAL_S = 300.0
+
+
+class NonFiniteLossError(HVGError):
+    """Training stopped on a NaN or infinite loss or gradient norm (exit code 1).
+
+    The step's update is not applied and no checkpoint is written after it, so the newest
+    checkpoint of the run (if any) holds the last good weights.
+
+    Args:
+        step: The step (1-based) whose loss or gradient was not finite.
+        loss: Its mean loss.
+        grad_norm: Its global gradient norm.
+        last_good: The newest checkpoint directory, or ``None``.
+    """
+
+    def __init__(self, step: int, loss: float, grad_norm: float, last_good: Path | None) -> None:
+        self.step, self.loss, self.grad_norm, self.last_good = step, loss, grad_norm, last_good
+        kept = (
+            f"the last good checkpoint is {last_good} (continue with --resume)"
+            if last_good is not None
+            else "no checkpoint was written before it"
+        )
+        super().__init__(
+            f"training stopped at step {step}: loss {loss} / gradient norm {grad_norm} is not "
+            f"finite, so the update was not applied; {kept}. Lower optim.lr, keep "
+            "optim.grad_clip on, or check the data (hvg-data verify)"
+        )
 
 
 @dataclass
@@ -274,8 +298,18 @@ def _seed_everything(seed: int) -> None:
     random.seed(seed)
 
 
-def _fault(kind: str, step: int) -> bool:
-    return os.environ.get(FAULT_ENV, "") == f"{kind}:{step}"
+def _weights_finite(wrapped: nn.Module, context: WorkerContext, device: torch.device) -> bool:
+    """Whether every parameter (this rank's shard under FSDP) is finite, agreed over ranks."""
+    finite = all(
+        bool(torch.isfinite(p).all()) for p in wrapped.parameters() if p.is_floating_point()
+    )
+    if not context.distributed:
+        return finite
+    import torch.distributed as dist
+
+    flag = torch.tensor([1.0 if finite else 0.0], device=device)
+    dist.all_reduce(flag, op=dist.ReduceOp.MIN)
+    return bool(flag.item() > 0)
 
 
 def _wrap(
@@ -345,6 +379,7 @@ def train_worker(
     run_dir: str | Path,
     *,
     resume: str | Path | None = None,
+    lineage: ckpt.Lineage | None = None,
     context: WorkerContext | None = None,
     show_progress: bool = False,
 ) -> TrainSummary:
@@ -357,6 +392,8 @@ def train_worker(
         config: Resolved training config.
         run_dir: Run directory (metrics, checkpoints, plots).
         resume: Checkpoint or run directory to continue from.
+        lineage: This session's lineage, recorded in its checkpoints (default: the run's
+            ``lineage.json``, as :func:`hvg_model.training.run.train` wrote it).
         context: Rank information (default: single process).
         show_progress: Show a progress bar on rank 0.
     """
@@ -375,6 +412,8 @@ def train_worker(
     else:
         device = torch.device("cpu")
     seed = config.schedule.seed
+    if lineage is None:
+        lineage = ckpt.read_lineage(run_dir)
 
     svd_dir = str(config.model.svd_dir)
     encoders = load_frozen_encoders(svd_dir).to(device)
@@ -565,6 +604,12 @@ def train_worker(
             totals[1] += len(rows)
             totals[2 : 2 + len(labels)] += sums
             totals[2 + len(labels) :] += counts
+        if context.distributed:
+            import torch.distributed as dist
+
+            reduced = totals.to(device)
+            dist.all_reduce(reduced)
+            totals = reduced.cpu()
         parameters = [p for _, p in named_trainable]
         if config.optim.grad_clip > 0 and _is_sharded(wrapped):
             grad_norm = wrapped.clip_grad_norm_(config.optim.grad_clip)  # global norm over shards
@@ -575,19 +620,19 @@ def train_worker(
                 torch.stack([p.grad.detach().norm() for p in parameters if p.grad is not None])
             )
         lr = scheduler.get_last_lr()[0]
+        final_loss = float(totals[0] / totals[1])
+        if not (math.isfinite(final_loss) and math.isfinite(float(grad_norm))):
+            # Every rank sees the same reduced loss and global norm, so all stop here together,
+            # before the optimiser could write non-finite values into the weights.
+            raise NonFiniteLossError(
+                step + 1, final_loss, float(grad_norm), ckpt.latest_checkpoint(run_dir)
+            )
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         if ema is not None:
             ema.update((n.removeprefix("module."), p) for n, p in named_trainable)
-        if context.distributed:
-            import torch.distributed as dist
-
-            reduced = totals.to(device)
-            dist.all_reduce(reduced)
-            totals = reduced.cpu()
         elapsed = time.perf_counter() - step_start
-        final_loss = float(totals[0] / totals[1])
         if is_main and writer is not None:
             counts = totals[2 + len(labels) :]
             record = {
@@ -609,10 +654,15 @@ def train_worker(
             if tensorboard is not None:
                 tensorboard.add_scalar("loss", final_loss, step + 1)
                 tensorboard.add_scalar("lr", lr, step + 1)
-        if is_main and _fault("after-step", step + 1):
-            os.kill(os.getpid(), signal.SIGKILL)
         done = step + 1
         if done % config.schedule.checkpoint_every == 0 or done == config.schedule.max_steps:
+            if not _weights_finite(wrapped, context, device):
+                raise HVGError(
+                    f"training stopped at step {done}: the weights hold NaN or infinite values "
+                    "after the update, so no checkpoint was written; the last good checkpoint "
+                    f"is {ckpt.latest_checkpoint(run_dir)}. Lower optim.lr or keep "
+                    "optim.grad_clip on"
+                )
             written.append(
                 _write_checkpoint(
                     run_dir,
@@ -625,6 +675,7 @@ def train_worker(
                     ema,
                     done,
                     order.samples_consumed(done),
+                    lineage,
                 )
             )
             if is_main and time.monotonic() - last_plot > PLOT_INTERVAL_S:
@@ -678,6 +729,7 @@ def _write_checkpoint(
     ema: ExponentialMovingAverage | None,
     step: int,
     samples_consumed: int,
+    lineage: ckpt.Lineage | None,
 ) -> str:
     model_state = _full_model_state(wrapped, module, config)
     optimizer_state = _full_optimizer_state(wrapped, module, optimizer, config)
@@ -704,14 +756,9 @@ def _write_checkpoint(
             optimizer_names=names,
             scheduler=scheduler.state_dict(),
             rng=rng_states,
-            extra={"config": config.to_dict()},
+            extra={"config": config.to_dict(), "lineage": lineage},
         )
-        fault = "mid-checkpoint" if _fault("mid-checkpoint", step) else None
-        path = str(
-            ckpt.save_checkpoint(
-                run_dir, payload, keep=config.schedule.keep_checkpoints, fault=fault
-            )
-        )
+        path = str(ckpt.save_checkpoint(run_dir, payload, keep=config.schedule.keep_checkpoints))
     if context.distributed:
         import torch.distributed as dist
 

@@ -32,6 +32,7 @@ def _worker_entry(loop_config: dict[str, Any]) -> None:
         config,
         loop_config["run_dir"],
         resume=loop_config["resume"],
+        lineage=loop_config["lineage"],
         context=WorkerContext(
             rank=context.get_world_rank(),
             world_size=context.get_world_size(),
@@ -43,9 +44,19 @@ def _worker_entry(loop_config: dict[str, Any]) -> None:
 
 
 def train_with_ray(
-    config: TrainConfig, run_dir: str | Path, *, resume: str | Path | None = None
+    config: TrainConfig,
+    run_dir: str | Path,
+    *,
+    resume: str | Path | None = None,
+    lineage: ckpt.Lineage | None = None,
 ) -> TrainSummary:
     """Run training on ``config.distributed.num_workers`` Ray Train workers.
+
+    Args:
+        config: Resolved training config.
+        run_dir: Run directory (locked and prepared by the caller).
+        resume: Checkpoint directory to continue from.
+        lineage: The session's lineage (recorded in every checkpoint).
 
     Raises:
         HVGError: The Ray job failed (the worker's error is included).
@@ -82,6 +93,7 @@ def train_with_ray(
                 "config": config.to_dict(),
                 "run_dir": str(run_dir),
                 "resume": None if resume is None else str(Path(resume).resolve()),
+                "lineage": lineage,
             },
             scaling_config=ScalingConfig(
                 num_workers=dist.num_workers,
@@ -123,5 +135,5 @@ def train_with_ray(
         images_per_s=images / seconds,
         seconds=seconds,
         optimizer=f"{config.distributed.num_workers} Ray Train workers ({config.distributed.strategy})",
-        checkpoints=[str(path) for path in ckpt.list_checkpoints(run_dir)],
+        checkpoints=[str(path) for path in ckpt.lineage_checkpoints(run_dir)],
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 
@@ -11,11 +12,79 @@ from hvg_core.errors import InputError
 from hvg_model.training import checkpoint as ckpt
 from hvg_model.training.config import TrainConfig, validate
 from hvg_model.training.loop import TrainSummary, WorkerContext, train_worker
-from hvg_model.training.metrics_log import METRICS_FILE, read_metrics
+from hvg_model.training.metrics_log import METRICS_FILE, read_metrics, truncate_metrics
+from hvg_model.training.run_lock import run_directory_lock
+
+logger = logging.getLogger(__name__)
 
 CONFIG_FILE = "config.json"
 TINY_SVD_DIR = "tiny-svd"
 SYNTHETIC_SHARDS = "synthetic-shards"
+
+
+def start_session(
+    out: str | Path, resume: str | Path | None = None, resume_step: int | None = None
+) -> Path | None:
+    """The checkpoint this session continues from (``None``: a fresh start at step 0).
+
+    Call it while holding the run directory's lock. A run that was killed before its first
+    checkpoint is not a dead end: running the command again (or ``--resume`` of that run)
+    starts it afresh from step 0 and says so.
+
+    Args:
+        out: Run directory of this session.
+        resume: ``--resume``: a checkpoint directory or a run directory.
+        resume_step: ``--resume-step``: which checkpoint of the run (default: the newest on the
+            run's lineage).
+
+    Raises:
+        InputError: ``out`` holds a run with checkpoints and no ``--resume`` was given.
+        MissingResourceError: Nothing to resume from.
+    """
+    run_dir = Path(out)
+    if resume_step is not None and resume is None:
+        resume = run_dir
+    metrics = run_dir / METRICS_FILE
+    if resume is None:
+        if not read_metrics(metrics):
+            return None
+        if ckpt.latest_checkpoint(run_dir) is not None:
+            raise InputError(
+                "this run directory already holds a run; continue it with --resume "
+                f"{run_dir} or choose another --out",
+                path=run_dir,
+                field="--out",
+            )
+        logger.warning(
+            "%s: the previous run stopped before its first checkpoint; starting it again from "
+            "step 0",
+            run_dir,
+        )
+        truncate_metrics(metrics, keep_through_step=0)
+        return None
+    same_run = Path(resume).resolve() == run_dir.resolve()
+    if (
+        same_run
+        and resume_step is None
+        and run_dir.is_dir()
+        and ckpt.latest_checkpoint(run_dir) is None
+        and ((run_dir / CONFIG_FILE).is_file() or metrics.is_file())
+    ):
+        logger.warning(
+            "%s: the run stopped before its first checkpoint, so there is nothing to resume; "
+            "starting it again from step 0",
+            run_dir,
+        )
+        truncate_metrics(metrics, keep_through_step=0)
+        return None
+    return ckpt.resolve_resume(resume, step=resume_step)
+
+
+def session_lineage(checkpoint: Path | None) -> ckpt.Lineage:
+    """The lineage of a session resuming ``checkpoint`` (or starting fresh)."""
+    if checkpoint is None:
+        return ckpt.new_lineage(None, 0)
+    return ckpt.new_lineage(ckpt.read_state(checkpoint).get("lineage"), ckpt.load_step(checkpoint))
 
 
 def prepare_run(
@@ -36,7 +105,7 @@ def prepare_run(
     """
     validate(config)
     run_dir = Path(out)
-    if resume is None and read_metrics(run_dir / METRICS_FILE):
+    if resume is None and ckpt.latest_checkpoint(run_dir) is not None:
         raise InputError(
             "this run directory already holds a run; continue it with --resume "
             f"{run_dir} or choose another --out",
@@ -96,21 +165,37 @@ def train(
     out: str | Path,
     *,
     resume: str | Path | None = None,
+    resume_step: int | None = None,
     show_progress: bool = False,
 ) -> TrainSummary:
     """Prepare ``out`` and train: in this process, or on Ray Train when ``num_workers > 1``.
+
+    The run directory is locked for the whole run (a second trainer into it stops with an
+    error naming this one), and the session's lineage is recorded (see
+    :mod:`hvg_model.training.checkpoint`).
 
     Args:
         config: Training config (validated here).
         out: Run directory.
         resume: Checkpoint or run directory to continue from.
+        resume_step: Checkpoint step of the run to continue from.
         show_progress: Progress bar on the main process.
     """
-    config = prepare_run(config, out, resume=resume)
-    if config.distributed.num_workers == 1 and config.distributed.address is None:
-        return train_worker(
-            config, out, resume=resume, context=WorkerContext(), show_progress=show_progress
-        )
-    from hvg_model.training.ray_launch import train_with_ray
+    validate(config)
+    with run_directory_lock(out):
+        checkpoint = start_session(out, resume, resume_step)
+        config = prepare_run(config, out, resume=checkpoint)
+        lineage = session_lineage(checkpoint)
+        ckpt.write_lineage(out, lineage)
+        if config.distributed.num_workers == 1 and config.distributed.address is None:
+            return train_worker(
+                config,
+                out,
+                resume=checkpoint,
+                lineage=lineage,
+                context=WorkerContext(),
+                show_progress=show_progress,
+            )
+        from hvg_model.training.ray_launch import train_with_ray
 
-    return train_with_ray(config, out, resume=resume)
+        return train_with_ray(config, out, resume=checkpoint, lineage=lineage)

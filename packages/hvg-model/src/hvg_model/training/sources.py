@@ -11,10 +11,16 @@ from hvg_model.training.data import ProceduralSource, SampleSource
 
 
 def check_shard_dir(path: str | Path) -> Path:
-    """Check that ``path`` holds ``hvg-data`` shards (a ``manifest.json`` and ``*.h5`` files).
+    """Check that ``path`` holds intact ``hvg-data`` shards, before any training work.
+
+    Every shard the manifest lists must be a file of the folder with the manifest's size and
+    SHA-256 (:func:`hvg_data.training.verify_shard`; the digests are cached for the process, so
+    the dataset built later does not hash the files again).
 
     Raises:
         MissingResourceError: Naming the directory and how to make shards.
+        InputError: A manifest entry outside the folder, or a shard that is missing, truncated
+            or changed (naming the file and field).
     """
     root = Path(path)
     how = (
@@ -30,6 +36,11 @@ def check_shard_dir(path: str | Path) -> Path:
             path=root,
             field="data.path",
         )
+    from hvg_data.shards import Manifest
+    from hvg_data.training import verify_shard
+
+    for record in Manifest.load(root).shards.values():
+        verify_shard(root, record)
     return root
 
 
