@@ -47,7 +47,22 @@ def _sampler_names() -> list[str]:
     "reference_path",
     type=click.Path(dir_okay=False),
     required=True,
-    help="Reference image (PNG/JPEG), the person centred on the pelvis.",
+    help="Reference image (PNG/JPEG; RGBA with the background cut out aligns best).",
+)
+@click.option(
+    "--align/--no-align",
+    "align",
+    default=True,
+    show_default=True,
+    help="Temporal alignment (paper §3.3): move and scale the person in the reference onto the "
+    "first pose frame of view 0. --no-align takes a centre square crop.",
+)
+@click.option(
+    "--uncond",
+    type=click.Choice(["reference_image", "all"]),
+    default="reference_image",
+    show_default=True,
+    help="What the CFG unconditional branch drops (as training did; docs/deviations.md).",
 )
 @click.option(
     "--motion",
@@ -101,11 +116,21 @@ def _sampler_names() -> list[str]:
 @click.option(
     "--frame-window",
     type=click.IntRange(1),
-    help="Frames per temporal window (default min(T, 24)).",
+    help="Frames per temporal window (default min(T, 24), within the model's training budget).",
 )
 @click.option("--frame-overlap", type=click.IntRange(0), help="Overlap of temporal windows.")
 @click.option(
     "--view-window", type=click.IntRange(1), help="Views per view window (default min(V, 6))."
+)
+@click.option(
+    "--max-images-per-window",
+    type=click.IntRange(0),
+    help="Training budget: images per window (default: the model's record, else 72; 0 = none).",
+)
+@click.option(
+    "--max-frames-per-window",
+    type=click.IntRange(0),
+    help="Training budget: frames per window (default: the model's record, else 24; 0 = none).",
 )
 @click.option("--view-overlap", type=click.IntRange(0), help="Overlap of view windows.")
 @click.option(
@@ -153,6 +178,8 @@ def generate(
     svd_dir: str | None,
     tiny: bool,
     reference_path: str,
+    align: bool,
+    uncond: str,
     motion: str,
     pose_maps_path: str | None,
     num_frames: int,
@@ -167,6 +194,8 @@ def generate(
     frame_overlap: int | None,
     view_window: int | None,
     view_overlap: int | None,
+    max_images_per_window: int | None,
+    max_frames_per_window: int | None,
     min_guidance: float,
     max_guidance: float,
     fps: int,
@@ -180,8 +209,10 @@ def generate(
 ) -> None:
     """Generate a multi-view video of the reference person performing a motion.
 
-    Writes OUT/video_b0.mp4 (views tiled), OUT/video_b0_sheet.png (views × frames), PNG frames
-    and OUT/pose_b0.mp4 (the pose conditioning).
+    Writes one video per view, OUT/view_VV.mp4, and its frames OUT/frames/view_VV/TTT.png
+    (hvg-eval reads OUT as V separate videos through OUT/hvg-views.json), plus previews:
+    OUT/video_b0.mp4 (views tiled), OUT/video_b0_sheet.png (views × frames), OUT/pose_b0.mp4
+    (the pose conditioning) and OUT/summary.json.
     """
     import json
     import tempfile
@@ -227,7 +258,6 @@ def generate(
 
     if pose_maps_path is not None:
         pose_maps, rotations = load_pose_maps(pose_maps_path)
-        size = int(pose_maps.shape[-1])
     else:
         params = motion_parameters(motion, num_frames)
         pose = render_orbit_pose(
@@ -242,7 +272,8 @@ def generate(
         pose_maps, rotations = pose.pose_maps, pose.rotations
     # A network without a pose modulator (pose_signal None) ignores the maps.
     pose_maps_for_net = None if pose_signal is None else pose_maps
-    reference = _read_image(reference_path, size)
+    size = int(pose_maps.shape[-1])
+    reference, alignment_box = _reference_input(reference_path, pose_maps, size, align=align)
     sampler_options = {
         key: value
         for key, value in {
@@ -253,6 +284,12 @@ def generate(
         }.items()
         if value is not None
     }
+    for key, value in (
+        ("max_images_per_window", max_images_per_window),
+        ("max_frames_per_window", max_frames_per_window),
+    ):
+        if value is not None:
+            sampler_options[key] = value or None  # 0: no budget
     try:
         output = pipeline(
             reference,
@@ -270,10 +307,19 @@ def generate(
             motion_bucket_id=motion_bucket,
             seed=seed,
             decode_chunk_size=decode_chunk_size,
+            uncond=uncond,
         )
     except ValueError as error:
         raise InputError(str(error)) from error
-    written = write_video_outputs(output.frames, out_dir, fps=fps, write_pngs=not no_pngs)
+    written = _write_view_videos(output.frames[0], Path(out_dir), fps=fps, write_pngs=not no_pngs)
+    if alignment_box is not None:
+        from hvg_bonemap.media import write_png
+
+        from hvg_model.video_io import to_uint8
+
+        aligned_png = Path(out_dir) / "reference_aligned.png"
+        written.append(write_png(aligned_png, to_uint8(reference[0]).numpy()))
+    written += write_video_outputs(output.frames, out_dir, fps=fps, write_pngs=False)
     pose_rgb = (
         pose_maps[:, :, :, -3:]
         if pose_maps.shape[3] >= 3
@@ -287,10 +333,115 @@ def generate(
         "steps": steps,
         "seed": seed,
         "pose_signal": pose_signal,
+        "uncond": uncond,
+        "temporal_alignment_box": alignment_box,
+        "view_videos": VIEWS_MANIFEST,
         "files": [str(path) for path in written if path.suffix == ".mp4"],
     }
     (Path(out_dir) / "summary.json").write_text(json.dumps(summary, indent=1))
-    click.echo(f"wrote {len(written)} files to {out_dir} (video: {written[0]})")
+    views = int(output.frames.shape[1])
+    click.echo(f"wrote {len(written)} files to {out_dir} ({views} view videos, {VIEWS_MANIFEST})")
+
+
+#: Manifest of a ``generate`` output: which files are the per-view videos (read by hvg-eval).
+VIEWS_MANIFEST = "hvg-views.json"
+
+
+def _write_view_videos(
+    frames: torch.Tensor, out: Path, *, fps: float, write_pngs: bool
+) -> list[Path]:
+    """One video per view, ``out/view_VV.mp4`` and ``out/frames/view_VV/TTT.png``, + manifest.
+
+    Args:
+        frames: ``(V, T, 3, H, W)`` in [0, 1].
+        out: Output directory.
+        fps: Frame rate.
+        write_pngs: Also write the frames (lossless; hvg-eval prefers them to the MP4).
+
+    Returns:
+        The written paths.
+    """
+    import json
+    import os
+
+    from hvg_bonemap.media import write_mp4, write_png
+
+    from hvg_model.video_io import to_uint8
+
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    entries = []
+    for view, clip in enumerate(to_uint8(frames.detach().cpu())):  # (T, H, W, 3)
+        name = f"view_{view:02d}"
+        written.append(write_mp4(out / f"{name}.mp4", (f.numpy() for f in clip), fps=fps))
+        entry = {"name": name, "view": view, "video": f"{name}.mp4"}
+        if write_pngs:
+            for index, image in enumerate(clip):
+                written.append(write_png(out / "frames" / name / f"{index:03d}.png", image.numpy()))
+            entry["frames"] = f"frames/{name}"
+        entries.append(entry)
+    manifest = {
+        "format": "hvg-generate-views",
+        "version": 1,
+        "views": int(frames.shape[0]),
+        "frames": int(frames.shape[1]),
+        "fps": fps,
+        "videos": entries,
+    }
+    staging = out / f".{VIEWS_MANIFEST}.tmp"
+    staging.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    os.replace(staging, out / VIEWS_MANIFEST)
+    written.append(out / VIEWS_MANIFEST)
+    return written
+
+
+def _reference_input(
+    path: str, pose_maps: torch.Tensor, size: int, *, align: bool
+) -> tuple[torch.Tensor, list[float] | None]:
+    """The reference as ``(1, 3, size, size)`` in [0, 1], aligned to the first pose frame.
+
+    With ``align``, the person is found from the alpha channel (RGBA) or, without one, as the
+    pixels that differ from the border colour, and its box is moved and scaled onto the box of
+    view 0's first pose map (paper §3.3). Without ``align``: a centre square crop.
+
+    Returns:
+        The image and the alignment box ``[x0, y0, x1, y1]`` in photo pixels (None unaligned).
+
+    Raises:
+        InputError: Unreadable image, or no person found (naming the file).
+    """
+    import numpy as np
+    import torch
+    from hvg_core.errors import InputError
+    from PIL import Image, UnidentifiedImageError
+
+    from hvg_model.conditioning import align_reference, pose_silhouette, reference_foreground_mask
+
+    if not align:
+        return _read_image(path, size), None
+    try:
+        with Image.open(path) as image:
+            has_alpha = "A" in image.getbands() or "transparency" in image.info
+            rgba = image.convert("RGBA")
+    except (OSError, UnidentifiedImageError) as error:
+        raise InputError(f"cannot read the reference image: {error}", path=path) from error
+    longest = 4 * size  # resample very large photos first (antialiased), then align
+    if max(rgba.size) > longest:
+        scale = longest / max(rgba.size)
+        new_size = (max(1, round(rgba.width * scale)), max(1, round(rgba.height * scale)))
+        rgba = rgba.resize(new_size, Image.Resampling.LANCZOS)
+    array = torch.from_numpy(np.asarray(rgba, dtype=np.float32) / 255.0)
+    rgb = array[..., :3].permute(2, 0, 1)[None].contiguous()
+    alpha = array[..., 3][None] if has_alpha else None
+    if alpha is not None:
+        rgb = rgb * alpha + (1 - alpha)  # cut-out photos composite on white
+    try:
+        mask = reference_foreground_mask(rgb, alpha=alpha)
+        target = pose_silhouette(pose_maps[:1, 0, 0])
+        aligned, boxes = align_reference(rgb, target, mask)
+    except ValueError as error:
+        raise InputError(f"temporal alignment: {error}", path=path, field="--reference") from error
+    return aligned, [round(float(x), 3) for x in boxes[0]]
 
 
 def _read_image(path: str, size: int) -> torch.Tensor:
