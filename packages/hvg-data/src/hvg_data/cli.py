@@ -161,9 +161,9 @@ def list_datasets(root: str | None) -> None:
     type=click.Choice(["auto", "local", "ray"]),
     default="auto",
     show_default=True,
-    help="auto: Ray Data (one task per subject) only when the render is long enough to pay "
-    "for Ray's start-up (~20 s here: roughly 40 s of serial rendering on 2 workers, e.g. 15 "
-    "subjects at 576² x 8 views), else this process; local / ray force one.",
+    help="auto: Ray (one task per subject) only when the time the extra workers save exceeds "
+    "Ray's start-up (~20 s on 2 cores: about 40 s of serial rendering, e.g. 15 subjects at 576² "
+    "x 8 views, or any --address), else this process; local / ray force one.",
 )
 @click.option(
     "--prune",
@@ -309,8 +309,20 @@ def verify(directory: str, quick: bool) -> None:
     default=None,
     help="Where to write the previews (default: DIRECTORY/preview).",
 )
-@click.option("--samples", default=4, show_default=True, help="Samples to preview.")
-@click.option("--fps", default=8, show_default=True, help="Frame rate of the MP4s.")
+@click.option(
+    "--samples",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="Samples to preview.",
+)
+@click.option(
+    "--fps",
+    type=click.IntRange(1, 240),
+    default=8,
+    show_default=True,
+    help="Frame rate of the MP4s.",
+)
 def preview(directory: str, out: str | None, samples: int, fps: int) -> None:
     """Write a PNG grid and an MP4 of RGB | depth | normal per view for the first samples."""
     from pathlib import Path
@@ -322,6 +334,77 @@ def preview(directory: str, out: str | None, samples: int, fps: int) -> None:
     )
     for path in written:
         click.echo(str(path))
+
+
+@cli.command()
+@click.option(
+    "--dataset",
+    "datasets",
+    type=(RegistryChoice("datasets"), str, click.IntRange(0)),
+    multiple=True,
+    required=True,
+    metavar="NAME ROOT N",
+    help="A dataset, its root ('-' for generated ones) and how many of its first subjects "
+    "train; repeat per dataset.",
+)
+@click.option(
+    "--test-count",
+    type=click.IntRange(0),
+    default=50,
+    show_default=True,
+    help="Test subjects drawn from the rest (the paper: 50 scans; 25 MVHumanNet videos).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the test draw.")
+@click.option(
+    "--identities",
+    type=click.Path(dir_okay=False),
+    help='JSON {"dataset/subject": "person id"} overriding the built-in identity rules.',
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default="split.json",
+    show_default=True,
+    help="Where to record the split (JSON).",
+)
+def split(
+    datasets: tuple[tuple[str, str, int], ...],
+    test_count: int,
+    seed: int,
+    identities: str | None,
+    out: str,
+) -> None:
+    """Build subject-disjoint train/test sets as in the paper (§4) and record them.
+
+    Trains on the first N subjects of each dataset and tests on a seeded draw of the others
+    whose person never trains (identity rules: hvg_data.split).
+    """
+    from hvg_core.registry import get_registry
+
+    from hvg_data.split import (
+        SplitSource,
+        build_split,
+        default_identity,
+        identity_map_function,
+        read_identity_map,
+        write_split,
+    )
+
+    sources = []
+    for name, root, train_count in datasets:
+        adapter_class = get_registry().load("datasets", name)
+        adapter = adapter_class(None if root == "-" else root)
+        subjects = tuple(adapter.subjects())
+        sources.append(SplitSource(name, subjects, train_count, None if root == "-" else root))
+    identity = (
+        identity_map_function(read_identity_map(identities)) if identities else default_identity
+    )
+    record = build_split(sources, test_count=test_count, seed=seed, identity=identity)
+    path = write_split(record, out)
+    click.echo(
+        f"{len(record['train'])} train, {len(record['test'])} test subjects "
+        f"({record['excluded_shared_identity']} left out for sharing a person); wrote {path}"
+    )
 
 
 def main() -> None:
