@@ -161,27 +161,3 @@ def test_sigkill_mid_render_then_resume_is_byte_identical(tmp_path):
     assert _files(out) == _files(reference)
     report = verify_folder(out)
     assert report.ok and (report.shards, report.samples) == (6, 6)
-
-
-@pytest.mark.ray
-def test_ray_executor_writes_the_same_shards(tmp_path):
-    local = tmp_path / "local"
-    on_ray = tmp_path / "ray"
-    config = RenderConfig(views=2, size=32, shard_size=1)
-    run_render("synthetic", None, local, config, adapter_options={"count": 2}, options=LOCAL)
-    summary = run_render(
-        "synthetic",
-        None,
-        on_ray,
-        config,
-        adapter_options={"count": 2},
-        options=PipelineOptions(
-            executor="ray",
-            num_workers=2,
-            progress=False,
-            ray_init={"object_store_memory": 200 * 1024**2},
-        ),
-    )
-    assert summary.shards_written == 2 and summary.exit_code == 0
-    assert _files(on_ray) == _files(local)
-    shutil.rmtree(on_ray)

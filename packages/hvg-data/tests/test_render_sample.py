@@ -112,3 +112,25 @@ def test_synthetic_sequence_frames_move():
     assert rendered.rgb.shape == (2, 3, 48, 48, 3)
     assert not np.array_equal(rendered.mask[:, 0], rendered.mask[:, 2])  # walking
     assert np.abs(rendered.joints[0] - rendered.joints[2]).max() > 0.05
+
+
+@pytest.mark.parametrize(
+    ("damage", "why"),
+    [
+        (lambda R: R * 1.1, "scaled"),
+        (lambda R: R * np.array([1.0, 1.0, -1.0]), "reflection"),
+        (lambda R: R + 0.05, "sheared"),
+        (lambda R: np.full_like(R, np.nan), "not finite"),
+    ],
+)
+def test_capture_cameras_must_be_rotations(mvhumannet_fixture, damage, why):
+    import dataclasses
+
+    sample = _load("mvhumannet", mvhumannet_fixture.root)
+    capture = sample.capture
+    R = capture.R.copy()
+    R[1] = damage(R[1])
+    broken = dataclasses.replace(sample, capture=dataclasses.replace(capture, R=R))
+    with pytest.raises(InputError, match="not a rotation") as error:
+        render_sample(broken, CONFIG)
+    assert error.value.field == "R" and capture.camera_names[1] in str(error.value), why

@@ -1,4 +1,4 @@
-"""``hvg-data render``: subjects -> shards, in this process or on Ray Data.
+"""``hvg-data render``: subjects -> shards, in this process or on Ray.
 
 Subjects are sorted, cut to ``limit``, and split into shards of ``shard_size`` in that order, so a
 shard's content depends only on the dataset, the configuration and its index. Hence:
@@ -23,8 +23,9 @@ shard's content depends only on the dataset, the configuration and its index. He
   it. On Ray a worker that dies (segfault, out of memory) is retried :data:`TASK_MAX_RETRIES`
   times, then recorded as that subject's failure. Missing resources (``MissingResourceError``:
   e.g. no SMPL-X model files) stop the run, since they would fail every subject.
-* **Executors**: ``local`` renders in this process; ``ray`` runs one Ray Data task per subject
-  (so every worker stays busy even with few shards) and assembles shards in the driver; ``auto``
+* **Executors**: ``local`` renders in this process; ``ray`` runs one Ray task per subject (so
+  every worker stays busy even with fewer shards than workers), each writing a pickle-free part
+  file, and the driver assembles the shards from the parts (the same bytes as ``local``); ``auto``
   (default) picks Ray only when the estimated rendering time saved by the extra workers exceeds
   Ray's fixed start-up cost (:func:`choose_executor`).
 * **Exit codes** (command line): 0 all rendered, 3 some subjects failed
@@ -70,7 +71,7 @@ PARTIAL_FAILURE_EXIT_CODE = 3
 EXECUTORS = ("auto", "local", "ray")
 #: Ray re-runs a task whose worker process died this many times before the subject fails.
 TASK_MAX_RETRIES = 2
-#: Fixed cost of a local Ray runtime: import, ``ray.init`` of 2 CPUs, first Ray Data task,
+#: Fixed cost of a local Ray runtime: import, ``ray.init`` of 2 CPUs, first task,
 #: shutdown. Measured with ``benchmarks/bench_executor.py`` on the 2-core reference machine:
 #: 13-20 s idle, up to 60 s when the cores are busy; the threshold uses a middle value.
 RAY_STARTUP_S = 20.0
@@ -87,7 +88,7 @@ STORED_BYTES_PER_PIXEL = 9
 #: Share of the available memory that the workers may plan to use.
 MEMORY_HEADROOM = 0.7
 #: Loggers of Ray that print INFO/WARNING chatter on the console unless ``verbose``.
-RAY_LOGGERS = ("ray", "ray.data", "ray.train", "ray.tune")
+RAY_LOGGERS = ("ray",)
 
 _log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ class PipelineOptions:
 
     Attributes:
         executor: ``"auto"`` (default: in-process unless Ray pays for its start-up, see
-            :func:`choose_executor`), ``"ray"`` (Ray Data; local Ray started on demand) or
+            :func:`choose_executor`), ``"ray"`` (Ray tasks; local Ray started on demand) or
             ``"local"`` (this process, one subject at a time).
         num_workers: Concurrent Ray workers (>= 1); default: the CPUs this process may use.
         address: Address of an existing Ray cluster (``ray://...`` or ``auto``); default: start a
@@ -407,10 +408,6 @@ def config_from_json(data: dict[str, Any]) -> RenderConfig:
     values = dict(data)
     values["background"] = tuple(values["background"])
     return RenderConfig(**values)
-
-
-def _ray_render_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {"result": json.dumps(render_subject_task(json.loads(row["task"])))}
 
 
 # ----------------------------------------------------------------------------- driver side
@@ -738,27 +735,27 @@ def _run_on_ray(job: _Job, options: PipelineOptions, writer: _ShardWriter, out: 
     parts = out / PARTS_DIR
     parts.mkdir()
     reference = _adapter_reference(job.dataset)
-    rows = []
-    for index, group in job.shards.items():
-        for position, subject in enumerate(group):
-            task = {
-                "adapter_class": reference,
-                "root": job.root,
-                "adapter_options": job.adapter_options,
-                "config": job.config.to_json(),
-                "smplx_model_dir": job.smplx_model_dir,
-                "subject": subject,
-                "shard": index,
-                "position": position,
-                "part": str(parts / f"{index:05d}-{position:05d}.npz"),
-            }
-            rows.append({"task": json.dumps(task)})
+    tasks = [
+        {
+            "adapter_class": reference,
+            "root": job.root,
+            "adapter_options": job.adapter_options,
+            "config": job.config.to_json(),
+            "smplx_model_dir": job.smplx_model_dir,
+            "subject": subject,
+            "shard": index,
+            "position": position,
+            "part": str(parts / f"{index:05d}-{position:05d}.npz"),
+        }
+        for index, group in job.shards.items()
+        for position, subject in enumerate(group)
+    ]
     restore = _quiet_ray(options.verbose, local=options.address is None)
     try:
         with warnings.catch_warnings():
             if not options.verbose:
                 warnings.filterwarnings("ignore", module=r"ray(\.|$)")
-            results = _ray_results(rows, options, job)
+            results = _ray_results(tasks, options, job)
             try:
                 _assemble(job, results, options, writer, parts)
             finally:
@@ -770,9 +767,15 @@ def _run_on_ray(job: _Job, options: PipelineOptions, writer: _ShardWriter, out: 
 
 
 def _ray_results(
-    rows: list[dict[str, str]], options: PipelineOptions, job: _Job
+    tasks: list[dict[str, Any]], options: PipelineOptions, job: _Job
 ) -> Iterator[dict[str, Any]]:
-    """Start (or join) Ray and stream the per-subject results as they finish."""
+    """Start (or join) Ray, run one task per subject, yield the results as they finish.
+
+    Plain Ray tasks rather than a Ray Data ``map``: Ray Data retries a task whose worker died
+    forever (``max_retries=-1``) and offers no supported setting to bound it (``ray_remote_args``
+    is deprecated), while a task's own ``max_retries`` bounds it and ``ray.get`` names the
+    subject whose worker died.
+    """
     import ray
 
     started_here = False
@@ -790,30 +793,53 @@ def _ray_results(
         ray.init(**init)
         started_here = True
     try:
-        context = ray.data.DataContext.get_current()
-        context.enable_progress_bars = options.verbose and options.progress
-        # A block whose task failed for good (worker died TASK_MAX_RETRIES + 1 times) is
-        # dropped instead of aborting the run; its subject is recorded as failed.
-        context.max_errored_blocks = len(rows)
         workers = options.num_workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        dataset = ray.data.from_items(rows, override_num_blocks=len(rows))
-        dataset = dataset.map(
-            _ray_render_row,
-            compute=ray.data.TaskPoolStrategy(size=min(workers, len(rows))),
-            num_cpus=1,
-            max_retries=TASK_MAX_RETRIES,
-            retry_exceptions=False,
+        remote = ray.remote(num_cpus=1, max_retries=TASK_MAX_RETRIES, retry_exceptions=False)(
+            render_subject_task
         )
-        dataset.set_name(f"hvg-data render {job.dataset}")
-        for row in dataset.iter_rows():
-            yield json.loads(row["result"])
-    except HVGError:
+        queue = list(reversed(tasks))
+        pending: dict[Any, dict[str, Any]] = {}
+        while queue or pending:
+            # Two tasks per worker in flight: a worker never waits for the driver.
+            while queue and len(pending) < 2 * workers:
+                task = queue.pop()
+                name = f"hvg-data render {job.dataset} {task['subject']}"
+                pending[remote.options(name=name).remote(task)] = task
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                task = pending.pop(ref)
+                try:
+                    yield ray.get(ref)
+                except ray.exceptions.RayError as error:
+                    yield _task_failure(task, error)
+    except (HVGError, GeneratorExit):
         raise
-    except Exception as error:  # Ray wraps failures in its own error types
+    except Exception as error:  # Ray wraps its own failures in many types
         raise HVGError(f"the Ray render failed: {type(error).__name__}: {error}") from error
     finally:
         if started_here:
             ray.shutdown()
+
+
+def _task_failure(task: dict[str, Any], error: Exception) -> dict[str, Any]:
+    """The failure record of a subject whose Ray task failed for good."""
+    import ray
+
+    if isinstance(error, (ray.exceptions.WorkerCrashedError, ray.exceptions.OutOfMemoryError)):
+        reason = (
+            f"the Ray worker rendering it died ({type(error).__name__}: crash or out of memory) "
+            f"{TASK_MAX_RETRIES + 1} times"
+        )
+    else:
+        first = str(error).strip().splitlines()[-1] if str(error).strip() else ""
+        reason = f"the Ray task failed: {type(error).__name__}: {first}"
+    return {
+        "shard": task["shard"],
+        "position": task["position"],
+        "subject": task["subject"],
+        "status": "failed",
+        "failure": {"subject": task["subject"], "file": "", "reason": reason},
+    }
 
 
 def _assemble(
@@ -852,8 +878,7 @@ def _assemble(
                     "failure": {
                         "subject": subject,
                         "file": "",
-                        "reason": "the Ray worker rendering it died (crash or out of memory) "
-                        f"{TASK_MAX_RETRIES + 1} times",
+                        "reason": "no result came back from its Ray task",
                     },
                 },
             )

@@ -1,0 +1,109 @@
+"""Render executors: Ray's fixed start-up cost, where ``--executor auto`` switches, 1 -> 2 workers.
+
+``test_ray_startup_cost`` renders the same small job (4 synthetic subjects, 2 views, 32²) in a
+fresh interpreter with ``--executor local`` and ``--executor ray`` (local Ray of 2 CPUs started
+and stopped by the command); the difference is Ray's fixed cost (import, ``ray.init``, first Ray
+Data task, shutdown), the anchor of :data:`hvg_data.pipeline.RAY_STARTUP_S`. On the 2-core
+reference machine: 13-20 s idle, up to ~60 s with both cores busy.
+
+``test_ray_one_vs_two_workers_one_shard`` renders 4 subjects that form *one* shard with 1 and 2
+Ray workers in one Ray session: with one task per subject both workers stay busy even when the
+job has fewer shards than workers.
+
+Both start Ray and take minutes: marked ``slow`` (run with ``-m slow --benchmark-enable``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from hvg_data.config import RenderConfig
+from hvg_data.pipeline import (
+    RAY_STARTUP_S,
+    PipelineOptions,
+    choose_executor,
+    estimated_render_seconds,
+    run_render,
+)
+
+
+def _timed_cli(cwd: Path, out: str, executor: str) -> float:
+    script = Path(sys.executable).with_name("hvg-data")
+    args = [
+        str(script),
+        "render",
+        "--dataset",
+        "synthetic",
+        "--views",
+        "2",
+        "--size",
+        "32",
+        "--option",
+        "count=4",
+        "--num-workers",
+        "2",
+        "--executor",
+        executor,
+        "--out",
+        out,
+    ]
+    start = time.perf_counter()
+    done = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return time.perf_counter() - start
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_ray_startup_cost(tmp_path):
+    """Ray's fixed cost = (ray run) - (local run) of a job whose rendering takes < 1 s."""
+    local = _timed_cli(tmp_path, "local", "local")
+    on_ray = _timed_cli(tmp_path, "ray", "ray")
+    startup = on_ray - local
+    load = os.getloadavg()[0]
+    small = RenderConfig(views=2, size=32)
+    print(
+        f"\nsame 4-subject job: local {local:.1f} s, ray {on_ray:.1f} s -> Ray start-up "
+        f"{startup:.1f} s (load average {load:.2f}); threshold constant {RAY_STARTUP_S:.0f} s; "
+        f"estimated serial rendering {estimated_render_seconds(4, small, 1):.2f} s"
+    )
+    options = PipelineOptions(num_workers=2)
+    assert choose_executor(options, 4, small, 1) == "local"
+    assert choose_executor(options, 5000, RenderConfig(views=8, size=576), 1) == "ray"
+    assert startup > 1.0  # Ray costs seconds, which is why small jobs stay in-process
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_ray_one_vs_two_workers_one_shard(tmp_path):
+    import ray
+
+    config = RenderConfig(views=8, size=256, shard_size=4)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        timings = []
+        for workers in (2, 1, 2):  # the first run warms the worker processes up
+            start = time.perf_counter()
+            run_render(
+                "synthetic",
+                None,
+                tmp_path / f"run{len(timings)}",
+                config,
+                adapter_options={"count": 4},
+                options=PipelineOptions(executor="ray", num_workers=workers, progress=False),
+            )
+            timings.append(time.perf_counter() - start)
+    finally:
+        ray.shutdown()
+    one, two = timings[1], timings[2]
+    print(
+        f"\n4 subjects in one shard, 8 views at 256²: 1 worker {one:.1f} s, 2 workers {two:.1f} s,"
+        f" speed-up {one / two:.2f}x (load average {os.getloadavg()[0]:.2f})"
+    )
+    assert one / two > 1.2

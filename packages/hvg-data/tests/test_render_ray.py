@@ -1,0 +1,169 @@
+"""``hvg-data render`` on Ray: relative paths under ``uv run``, a quiet console, and a worker
+that dies being recorded as that subject's failure (bounded retries) instead of looping."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import types
+from pathlib import Path
+
+import pytest
+from hvg_core.hookspecs import hookimpl
+
+from hvg_data.config import RenderConfig
+from hvg_data.pipeline import TASK_MAX_RETRIES, PipelineOptions, run_render
+from hvg_data.shards import verify_folder
+
+REPO = Path(__file__).resolve().parents[3]
+CHATTER = (
+    "INFO",
+    "WARNING",
+    "deprecated",
+    "Token authentication",
+    "only received",
+    "working_dir",
+)
+
+
+def _command() -> list[str]:
+    """The console script, through ``uv run`` when uv is there (what triggers Ray's uv hook)."""
+    uv = shutil.which("uv")
+    if uv is not None and (REPO / "uv.lock").is_file():
+        return [uv, "run", "--no-sync", "--project", str(REPO), "hvg-data"]
+    return [str(Path(sys.executable).with_name("hvg-data"))]
+
+
+@pytest.mark.ray
+def test_ray_render_with_a_relative_out_is_quiet_and_equals_local(tmp_path):
+    args = [
+        "render",
+        "--dataset",
+        "synthetic",
+        "--views",
+        "2",
+        "--size",
+        "32",
+        "--shard-size",
+        "2",
+        "--option",
+        "count=3",
+        "--executor",
+        "ray",
+        "--num-workers",
+        "2",
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_") and k != "HVG_DEBUG"}
+    done = subprocess.run(
+        [*_command(), *args, "--out", "out/ray"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=400,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert not [word for word in CHATTER if word in done.stdout + done.stderr], done.stderr
+    local = tmp_path / "local"
+    run_render(
+        "synthetic",
+        None,
+        local,
+        RenderConfig(views=2, size=32, shard_size=2),
+        adapter_options={"count": 3},
+        options=PipelineOptions(executor="local", progress=False),
+    )
+    ray_out = tmp_path / "out" / "ray"
+    shards = sorted(p.name for p in ray_out.glob("shard-*.h5"))
+    assert shards == ["shard-00000.h5", "shard-00001.h5"]
+    for name in shards:
+        assert (ray_out / name).read_bytes() == (local / name).read_bytes()
+    assert not (ray_out / ".parts").exists()
+
+
+CRASHING_ADAPTER = """
+import os
+import signal
+
+from hvg_data.datasets.synthetic import SyntheticAdapter
+
+
+class CrashingAdapter(SyntheticAdapter):
+    name = "crashing"
+
+    def load(self, subject):
+        if subject == "00001" and os.environ.get("HVG_TEST_CRASH") == "1":
+            os.kill(os.getpid(), signal.SIGSEGV)  # what a crashing native parser does
+        return super().load(subject)
+"""
+
+
+@pytest.fixture
+def crashing_dataset(tmp_path, monkeypatch):
+    """Registers ``crashing`` (synthetic whose subject 00001 segfaults in Ray workers)."""
+    import hvg_core.registry as registry_module
+    from hvg_core.testing import make_registry
+
+    module_dir = tmp_path / "plugin"
+    module_dir.mkdir()
+    (module_dir / "crashing_adapter.py").write_text(textwrap.dedent(CRASHING_ADAPTER))
+    monkeypatch.syspath_prepend(str(module_dir))
+    from crashing_adapter import CrashingAdapter  # type: ignore[import-not-found]
+
+    plugin = types.ModuleType("crashing_hvg_plugin")
+
+    @hookimpl
+    def hvg_register_datasets(register):
+        register("crashing", CrashingAdapter, description="crashes (test)", kind="scan")
+
+    plugin.hvg_register_datasets = hvg_register_datasets
+    monkeypatch.setattr(registry_module, "_REGISTRY", make_registry(plugin, load_entry_points=True))
+    return module_dir
+
+
+@pytest.mark.ray
+def test_a_dying_worker_is_that_subjects_failure(tmp_path, crashing_dataset):
+    config = RenderConfig(views=2, size=32, shard_size=1)
+    out = tmp_path / "ray"
+    summary = run_render(
+        "crashing",
+        None,
+        out,
+        config,
+        adapter_options={"count": 3},
+        options=PipelineOptions(
+            executor="ray",
+            num_workers=2,
+            progress=False,
+            ray_init={
+                "object_store_memory": 200 * 1024**2,
+                "runtime_env": {
+                    "env_vars": {"PYTHONPATH": str(crashing_dataset), "HVG_TEST_CRASH": "1"}
+                },
+            },
+        ),
+    )
+    assert summary.exit_code == 3 and summary.samples == 2
+    assert [f["subject"] for f in summary.failures] == ["00001"]
+    reason = summary.failures[0]["reason"]
+    assert "worker rendering it died" in reason and f"{TASK_MAX_RETRIES + 1} times" in reason
+    lines = (out / "failures.jsonl").read_text().splitlines()
+    assert [json.loads(line)["subject"] for line in lines] == ["00001"]
+    assert verify_folder(out).ok
+    # The other subjects' shards are exactly what the in-process executor writes.
+    local = tmp_path / "local"
+    run_render(
+        "crashing",
+        None,
+        local,
+        config,
+        adapter_options={"count": 3},
+        subjects=["00000", "00001", "00002"],
+        limit=1,
+        options=PipelineOptions(executor="local", progress=False),
+    )
+    assert (out / "shard-00000.h5").read_bytes() == (local / "shard-00000.h5").read_bytes()
