@@ -11,22 +11,61 @@ from PIL import Image, UnidentifiedImageError
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"})
 
+#: Largest frame read (width × height), checked from the header before any pixel is decoded:
+#: 64 megapixels (8192 × 8192, 192 MiB as RGB), far above any evaluated video and below
+#: Pillow's own decompression-bomb limits (``Image.MAX_IMAGE_PIXELS``, an error at twice that).
+MAX_FRAME_PIXELS = 8192 * 8192
 
-def read_image(path: Path) -> np.ndarray:
-    """One image as uint8 ``(H, W, 3)`` RGB (grey and RGBA are converted; 16-bit refused).
+_WIDE_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
+
+
+def _raw_mode(args: object) -> str:
+    """The raw (stored) mode of a Pillow tile: its ``args`` string, or their first item."""
+    if isinstance(args, tuple) and args:
+        args = args[0]
+    return args if isinstance(args, str) else ""
+
+
+def check_image_header(image: Image.Image, path: Path) -> None:
+    """Refuse, before decoding, images too large to read or with more than 8 bits per channel.
+
+    Pillow reads 16-bit RGB(A) PNG and TIFF files as 8-bit ``RGB`` by dropping the low byte;
+    the metrics compare 8-bit frames, so such files are refused rather than silently reduced.
 
     Raises:
-        InputError: Unreadable or 16-bit image (file named).
+        InputError: Too many pixels, or 16/32-bit samples (file named).
+    """
+    width, height = image.size
+    if width * height > MAX_FRAME_PIXELS:
+        raise InputError(
+            f"image of {width}×{height} pixels is larger than the {MAX_FRAME_PIXELS} pixels a "
+            "frame may have (hvg_eval.inputs.frames.MAX_FRAME_PIXELS); a decompression bomb or "
+            "not a video frame",
+            path=path,
+        )
+    raw_modes = [_raw_mode(tile.args) for tile in getattr(image, "tile", None) or []]
+    wide = image.mode in _WIDE_MODES or any(";16" in raw or ";32" in raw for raw in raw_modes)
+    if wide:
+        raise InputError(
+            f"{image.format or ''} image has more than 8 bits per channel ({image.mode}, stored "
+            f"{', '.join(raw for raw in raw_modes if raw) or image.mode}); reading it as 8-bit would "
+            "drop precision silently: convert the frames to 8-bit RGB first",
+            path=path,
+        )
+
+
+def read_image(path: Path) -> np.ndarray:
+    """One image as uint8 ``(H, W, 3)`` RGB (grey and RGBA are converted).
+
+    Raises:
+        InputError: Unreadable, too large (:data:`MAX_FRAME_PIXELS`) or 16-bit image (file
+            named).
     """
     try:
         with Image.open(path) as image:
-            if image.mode in {"I;16", "I;16B", "I;16L", "I", "F"}:
-                raise InputError(
-                    f"{image.mode} images are not 8-bit; convert them to 8-bit RGB first",
-                    path=path,
-                )
+            check_image_header(image, path)
             return np.asarray(image.convert("RGB"), dtype=np.uint8)
-    except (UnidentifiedImageError, OSError) as error:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
         raise InputError(f"cannot read image: {error}", path=path) from error
 
 

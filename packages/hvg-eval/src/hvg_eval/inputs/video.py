@@ -17,10 +17,13 @@ VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".avi", ".mkv", ".webm", ".gif"})
 
 def read_gif(path: Path) -> np.ndarray:
     """Every frame of a GIF as uint8 ``(T, H, W, 3)``."""
+    from hvg_eval.inputs.frames import check_image_header
+
     try:
         with Image.open(path) as image:
+            check_image_header(image, path)
             frames = [np.asarray(frame.convert("RGB")) for frame in ImageSequence.Iterator(image)]
-    except (UnidentifiedImageError, OSError) as error:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
         raise InputError(f"cannot read GIF: {error}", path=path) from error
     return np.stack(frames)
 
