@@ -16,11 +16,23 @@ def test_orbit_pose_maps_are_pelvis_centred_in_every_view():
     assert pose.pose_maps.shape == (1, 4, 2, 4, 32, 32)
     assert pose.rotations.shape == (1, 4, 3, 3)
     assert pose.pose_maps.min() >= 0 and pose.pose_maps.max() <= 1
-    pelvis = joints_from_smplx_params(params)[0, 0]
-    uv, _ = pose.cameras.project(pelvis.expand(4, 1, 3))
-    torch.testing.assert_close(uv[:, 0], torch.full((4, 2), 16.0), atol=1e-3, rtol=0)
-    # Every view sees the body (non-empty depth code) in every frame.
-    assert (pose.pose_maps[0, :, :, 0] > 0).flatten(2).any(-1).all()
+    # The training crop rule (hvg_data.crop): the pelvis projected and averaged over the frames
+    # lands at the centre, and the crop is 2.2 m wide at the mean pelvis depth.
+    pelvis = joints_from_smplx_params(params)[:, 0]  # (T, 3)
+    uv, depth = pose.cameras.project(pelvis.expand(4, 2, 3))
+    torch.testing.assert_close(uv.mean(1), torch.full((4, 2), 16.0), atol=1e-3, rtol=0)
+    focal = pose.cameras.K[:, 0, 0]
+    torch.testing.assert_close(
+        focal * 2.2 / depth.mean(1), torch.full((4,), 32.0), rtol=1e-4, atol=0
+    )
+
+
+def test_inference_crop_extent_is_the_training_one():
+    from hvg_data.config import RenderConfig
+
+    from hvg_model.pose_rendering import CROP_EXTENT
+
+    assert RenderConfig().crop_extent == CROP_EXTENT
 
 
 def test_unknown_motion_lists_the_built_ins():

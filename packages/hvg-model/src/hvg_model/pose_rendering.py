@@ -1,7 +1,7 @@
 """Pose conditioning for generation: SMPL-X motion → joints → orbit cameras → pose maps.
 
 Uses ``hvg_bonemap``: the built-in body kinematics, an orbit rig around the first frame's pelvis,
-the pelvis-centred crop (view alignment, paper §3.2) and the registered pose signal the network
+the training data's pelvis-centred crop (view alignment, paper §3.2) and the registered pose signal the network
 was trained with.
 """
 
@@ -12,6 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+
+#: Metric side of the view-alignment crop, the same as ``hvg-data render`` uses for training
+#: (``hvg_data.config.RenderConfig.crop_extent``; a test keeps them equal).
+CROP_EXTENT = 2.2
 
 
 @dataclass
@@ -101,11 +105,14 @@ def render_camera_pose(
     *,
     size: int,
     pose_signal: str = "bonemap",
+    crop_extent: float = CROP_EXTENT,
 ) -> PoseConditioning:
     """Render pose maps of a motion seen by the given cameras (any rig: orbit, captured, …).
 
-    Each view is cropped around the first frame's pelvis and resized to ``size`` (view
-    alignment, paper §3.2), as the training data were; cameras must see the pelvis.
+    Each view is cropped exactly as ``hvg-data`` crops the training data (view alignment,
+    paper §3.2; one rule, ``hvg_data.crop.pelvis_crop_boxes``): a square centred on the
+    pelvis projected and averaged over the frames, ``crop_extent`` metres wide at the mean
+    pelvis depth, resized to ``size``. Cameras must see the pelvis.
 
     Args:
         params: SMPL-X parameters with a leading frame axis (:func:`motion_parameters`).
@@ -113,6 +120,7 @@ def render_camera_pose(
             ``t`` and intrinsics ``K`` for their own ``width`` × ``height``).
         size: Square output size H = W (a multiple of 8 for the pipeline).
         pose_signal: Registered pose signal (the network's ``pose_signal``).
+        crop_extent: Metric side of the crop (``hvg-data render``'s default, 2.2 m).
 
     Returns:
         :class:`PoseConditioning`: ``pose_maps (1, V, T, C, size, size)`` and
@@ -123,8 +131,9 @@ def render_camera_pose(
             needs an SMPL-X mesh: render it with ``hvg-bonemap`` and load it with
             :func:`load_pose_maps`).
     """
-    from hvg_bonemap import crop_cameras, joints_from_smplx_params, pelvis_crop_boxes
+    from hvg_bonemap import crop_cameras, joints_from_smplx_params
     from hvg_core.errors import InputError
+    from hvg_data.crop import pelvis_crop_boxes
 
     from hvg_model.pose_input import render_pose_signal
 
@@ -140,9 +149,16 @@ def render_camera_pose(
             field="cameras",
         )
     joints = joints_from_smplx_params(params)  # (T, 55, 3)
-    pelvis = joints[0, 0]
-    # View alignment: the first frame's pelvis lands at the image centre of every view.
-    cameras = crop_cameras(cameras, pelvis_crop_boxes(pelvis, cameras), (size, size))
+    # View alignment with the training crop: the mean projected pelvis at the centre.
+    boxes = pelvis_crop_boxes(
+        cameras.K.double().numpy(),
+        cameras.R.double().numpy(),
+        cameras.t.double().numpy(),
+        joints[:, 0].double().numpy(),
+        crop_extent,
+    )
+    boxes_tensor = torch.from_numpy(boxes).to(cameras.K.dtype)
+    cameras = crop_cameras(cameras, boxes_tensor, (size, size))
     maps = render_pose_signal(joints[None], cameras[:, None], pose_signal=pose_signal)
     return PoseConditioning(maps[None].float(), cameras.R[None].float(), cameras)
 
