@@ -29,17 +29,36 @@ import os
 import sys
 import tomllib
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from hvg_core.errors import HVGError, InputError
+from hvg_core.progress import ProgressBar, progress
 
-T = TypeVar("T")
+__all__ = [
+    "CONTEXT_SETTINGS",
+    "ProgressBar",
+    "config_defaults",
+    "config_option",
+    "debug_option",
+    "hvg_group",
+    "progress",
+    "quiet_dependency_progress",
+    "read_config_file",
+    "run_group",
+    "verbose_option",
+]
+
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 DEBUG_ENV = "HVG_DEBUG"
+#: Environment that silences the progress bars of dependencies unless ``--verbose`` (a user's own
+#: value wins): transformers' "Loading weights" / "Writing model shards" and Hugging Face
+#: downloads; Ray Data's per-operator bars (named ``dataset_…``). HVG's own bars stay.
+DEPENDENCY_QUIET_ENV = {"HF_HUB_DISABLE_PROGRESS_BARS": "1", "RAY_DATA_DISABLE_PROGRESS_BARS": "1"}
+_quieted: dict[str, str] = {}
 
 
 def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -220,10 +239,43 @@ def debug_option(function: Callable[..., Any]) -> Callable[..., Any]:
     )(function)
 
 
+def quiet_dependency_progress() -> None:
+    """Silence the progress bars of dependencies (call before importing them).
+
+    Sets :data:`DEPENDENCY_QUIET_ENV` where the user has not set those variables; ``--verbose``
+    undoes it. HVG's own progress (:func:`progress`) is not affected.
+    """
+    for key, value in DEPENDENCY_QUIET_ENV.items():
+        if key not in os.environ:
+            os.environ[key] = value
+            _quieted[key] = value
+
+
+def _set_verbose(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        for key, value_set in list(_quieted.items()):
+            if os.environ.get(key) == value_set:
+                del os.environ[key]
+            del _quieted[key]
+    return value
+
+
+def verbose_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--verbose``: also show the progress bars and messages of dependencies."""
+    return click.option(
+        "--verbose",
+        is_flag=True,
+        is_eager=True,
+        expose_value=False,
+        callback=_set_verbose,
+        help="Also show dependencies' progress bars (transformers' weight loading, Ray Data).",
+    )(function)
+
+
 def hvg_group(
     *, package: str, name: str | None = None
 ) -> Callable[[Callable[..., Any]], click.Group]:
-    """Decorator making a click group with ``--help``/``-h``, ``--version`` and ``--debug``.
+    """Decorator making a click group with ``-h``/``--help``, ``--version``, ``--debug``, ``--verbose``.
 
     Args:
         package: Distribution whose version ``--version`` prints.
@@ -232,7 +284,7 @@ def hvg_group(
 
     def decorate(function: Callable[..., Any]) -> click.Group:
         group = click.group(name=name, context_settings=CONTEXT_SETTINGS)(
-            debug_option(click.version_option(package_name=package)(function))
+            debug_option(verbose_option(click.version_option(package_name=package)(function)))
         )
         return group
 
@@ -265,6 +317,7 @@ def run_group(
         args: Arguments (default: ``sys.argv[1:]``).
         plugin_group: Add the plugin commands registered for this group name first.
     """
+    quiet_dependency_progress()
     try:
         if plugin_group is not None:
             add_plugin_commands(group, plugin_group)
@@ -297,29 +350,3 @@ def _report(error: BaseException, code: int, *, unexpected: bool = False) -> Non
     if unexpected and os.environ.get(DEBUG_ENV, "") in {"", "0"}:
         click.echo("(unexpected failure; run again with --debug for the traceback)", err=True)
     sys.exit(code)
-
-
-def progress(
-    iterable: Iterable[T],
-    *,
-    desc: str = "",
-    total: int | None = None,
-    unit: str = "it",
-    disable: bool | None = None,
-) -> Iterator[T]:
-    """A tqdm progress bar on stderr that stays quiet when stderr is not a terminal.
-
-    Args:
-        iterable: Items to iterate.
-        desc: Label shown before the bar.
-        total: Number of items when ``iterable`` has no ``len``.
-        unit: Unit name.
-        disable: Force the bar off (``True``) or on (``False``); ``None`` = on only on a TTY.
-            ``HVG_PROGRESS=1`` forces it on, ``HVG_PROGRESS=0`` off.
-    """
-    from tqdm.auto import tqdm
-
-    forced = os.environ.get("HVG_PROGRESS")
-    if disable is None:
-        disable = (not sys.stderr.isatty()) if forced is None else forced in {"0", ""}
-    yield from tqdm(iterable, desc=desc, total=total, unit=unit, disable=disable, leave=False)
