@@ -455,7 +455,10 @@ class HVGPipeline:
         options.setdefault("view_overlap", min(2, options["view_window"] - 1))
         chosen = build_sampler(sampler, **options)
         bar = progress(
-            range(num_steps), desc="denoising", unit="step", disable=_disable(show_progress)
+            range(num_steps),
+            desc=f"denoising ({sampler} sampler)",
+            unit="step",
+            disable=_disable(show_progress),
         )
 
         class _Progress(SamplerCallback):
