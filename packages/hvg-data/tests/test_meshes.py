@@ -63,6 +63,46 @@ def test_missing_mtl_and_corrupt_obj(tmp_path):
         load_obj(bad)
 
 
+@pytest.mark.parametrize("cut", [b"/", b" ", b"1"])
+def test_truncated_obj_names_the_face(tmp_path, cut):
+    save_obj(_quad_mesh(), tmp_path / "0000.obj")
+    data = (tmp_path / "0000.obj").read_bytes().rstrip(b"\n")
+    # Cut the last face after its third vertex index (no texture coordinate left) or earlier.
+    last = data.rindex(b"\nf ")
+    if cut == b"/":
+        data = data[: data.rindex(b"/")]
+    elif cut == b" ":
+        data = data[: data.rindex(b" ")]
+    else:
+        data = data[: last + 4]
+    (tmp_path / "0000.obj").write_bytes(data)
+    with pytest.raises(InputError, match=r"0000\.obj: field 'f': face 2 .*truncated or corrupt"):
+        load_obj(tmp_path / "0000.obj")
+
+
+def test_zero_byte_and_bomb_textures(tmp_path):
+    import struct
+    import zlib
+
+    save_obj(_quad_mesh(), tmp_path / "0000.obj")
+    texture = tmp_path / "material0.jpeg"
+    texture.write_bytes(b"")
+    with pytest.raises(InputError, match=r"material0\.jpeg: texture image is an empty"):
+        load_obj(tmp_path / "0000.obj")
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    for side in (9000, 40000):  # over HVG's limit only / over Pillow's own limit too
+        header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+        png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b""))
+        texture.write_bytes(png)
+        with pytest.raises(InputError, match=rf"material0\.jpeg: .*{side * side}|{side}x{side}"):
+            load_obj(tmp_path / "0000.obj")
+
+
 def test_unreadable_texture(tmp_path):
     save_obj(_quad_mesh(), tmp_path / "0000.obj")
     (tmp_path / "material0.jpeg").write_bytes(b"not a jpeg")

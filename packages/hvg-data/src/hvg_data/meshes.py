@@ -89,10 +89,10 @@ class TexturedMesh:
         )
 
 
-#: Largest texture read (pixels): 16384 x 8192 (400 MB as RGB). Scan textures are 2K-8K; a larger
-#: header is a decompression bomb (a few bytes on disk that decode to gigabytes) and is refused
-#: before decoding.
-MAX_TEXTURE_PIXELS = 16384 * 8192
+#: Largest texture read (pixels): 8192 x 8192 (200 MB as RGB; below Pillow's own warning level).
+#: Scan textures are 2K-8K; a larger header is a decompression bomb (a few bytes on disk that
+#: decode to gigabytes) and is refused before decoding.
+MAX_TEXTURE_PIXELS = 8192 * 8192
 
 
 def load_texture(path: Path, *, referenced_by: Path) -> np.ndarray:
@@ -193,7 +193,16 @@ def _parse_faces(
         if triangles:
             split = [corner.split("/") for corner in corners]
             vertex = np.array([int(parts[0]) for parts in split], np.int64).reshape(-1, 3)
-            has_uv = all(len(parts) > 1 and parts[1] != "" for parts in split)
+            with_uv = [len(parts) > 1 and parts[1] != "" for parts in split]
+            has_uv = all(with_uv)
+            if any(with_uv) and not has_uv:
+                line = with_uv.index(False) // 3
+                raise InputError(
+                    f"face {line + 1} ({lines[line].strip()!r}) lacks the texture coordinates "
+                    "the other faces have (truncated or corrupt file?)",
+                    path=path,
+                    field="f",
+                )
             uv = (
                 np.array([int(parts[1]) for parts in split], np.int64).reshape(-1, 3)
                 if has_uv
@@ -201,17 +210,32 @@ def _parse_faces(
             )
         else:
             vertex_rows, uv_rows, has_uv = [], [], True
-            for line in lines:
+            for number, line in enumerate(lines):
                 parts = [corner.split("/") for corner in line[2:].split()]
                 if len(parts) < 3:
-                    raise InputError(f"a face has {len(parts)} corners", path=path, field="f")
-                has_uv = has_uv and all(len(p) > 1 and p[1] != "" for p in parts)
+                    raise InputError(
+                        f"face {number + 1} ({line.strip()!r}) has {len(parts)} corners "
+                        "(truncated or corrupt file?)",
+                        path=path,
+                        field="f",
+                    )
+                corner_uv = [len(p) > 1 and p[1] != "" for p in parts]
+                if (number and has_uv != all(corner_uv)) or any(corner_uv) != all(corner_uv):
+                    raise InputError(
+                        f"face {number + 1} ({line.strip()!r}) mixes corners with and without "
+                        "texture coordinates (truncated or corrupt file?)",
+                        path=path,
+                        field="f",
+                    )
+                has_uv = all(corner_uv)
                 for k in range(1, len(parts) - 1):  # fan triangulation of polygons
                     corner_ids = (0, k, k + 1)
                     vertex_rows.append([int(parts[c][0]) for c in corner_ids])
                     uv_rows.append([int(parts[c][1]) if has_uv else 0 for c in corner_ids])
             vertex = np.array(vertex_rows, np.int64)
             uv = np.array(uv_rows, np.int64) if has_uv else None
+    except InputError:
+        raise
     except ValueError as error:
         raise InputError(f"malformed face index ({error})", path=path, field="f") from error
 
