@@ -6,6 +6,39 @@ import json
 
 import click
 from hvg_core.cli_utils import config_option, hvg_group, run_group
+from hvg_core.errors import InputError
+
+#: Most denoiser windows per sampling step ``plan`` lays out. The check uses an upper bound
+#: computed from the options before any planning (see :func:`window_bound`); a plan this size
+#: takes about a minute and a few hundred MB, so larger requests are refused with exit code 2
+#: instead of running for many minutes.
+MAX_PLAN_WINDOWS_PER_STEP = 200_000
+
+
+def _windows_along(length: int, window: int, overlap: int) -> int:
+    """Windows of ``window`` items with ``overlap`` that cover ``length`` items (at most)."""
+    if length <= window:
+        return 1
+    stride = max(1, window - min(overlap, window - 1))
+    return -(-(length - window) // stride) + 1
+
+
+def window_bound(
+    frames: int,
+    views: int,
+    frame_window: int,
+    frame_overlap: int,
+    view_window: int,
+    view_overlap: int,
+) -> int:
+    """Upper bound of the windows per step, from the options alone (no planning).
+
+    Temporal windows × all views plus view windows × all frames: each window holds at least
+    one view and one frame, and a cyclic view plan may add one wrap-around window.
+    """
+    temporal = _windows_along(frames, frame_window, frame_overlap) * views
+    spatial = min(views, _windows_along(views, view_window, view_overlap) + 1) * frames
+    return temporal + spatial
 
 
 def _registered(kind: str) -> list[str]:
@@ -143,8 +176,17 @@ def plan(
     """Dry run: windows, denoiser calls per step, image evaluations and overhead.
 
     The overhead is the image evaluations relative to one unwindowed pass over all T·V images
-    per step. Counts come from the same planning code the sampler runs.
+    per step. Counts come from the same planning code the sampler runs. Plans that may need
+    more than 200 000 windows per step are refused up front (exit code 2).
     """
+    bound = window_bound(frames, views, frame_window, frame_overlap, view_window, view_overlap)
+    if bound > MAX_PLAN_WINDOWS_PER_STEP:
+        raise InputError(
+            f"T={frames} × V={views} with a {frame_window}-frame window may need up to {bound} "
+            f"windows per step, above the {MAX_PLAN_WINDOWS_PER_STEP} a plan may hold "
+            "(hvg_sampler.cli.MAX_PLAN_WINDOWS_PER_STEP); plan fewer frames or larger windows",
+            field="--frames",
+        )
     from hvg_sampler.build import build_sampler
 
     options = {
