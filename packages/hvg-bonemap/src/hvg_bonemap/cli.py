@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -175,9 +176,58 @@ def render(
         click.echo(str(path))
 
 
-def _progress(total: int, label: str) -> Any:
-    # click hides the bar (not the label) when stderr is not a terminal.
-    return click.progressbar(length=total, label=label, file=sys.stderr)
+class _Progress:
+    """HVG's progress convention without hvg_core (this package stands alone).
+
+    A tqdm bar on a terminal; elsewhere one plain line every ``HVG_PROGRESS_INTERVAL`` seconds
+    (default 10) and a last one, nothing for shorter work. ``HVG_PROGRESS`` = bar/lines/off
+    overrides, as in ``hvg_core.progress``.
+    """
+
+    def __init__(self, total: int, label: str, unit: str = "frame") -> None:
+        self.total, self.label, self.unit, self.count = total, label, unit, 0
+        forced = os.environ.get("HVG_PROGRESS", "").strip().lower()
+        modes = {"1": "bar", "bar": "bar", "lines": "lines", "0": "off", "off": "off"}
+        if forced and forced not in modes:
+            raise click.UsageError(f"HVG_PROGRESS={forced!r} is not one of bar, lines, off")
+        self.mode = modes.get(forced) or ("bar" if sys.stderr.isatty() else "lines")
+        self.interval = float(os.environ.get("HVG_PROGRESS_INTERVAL", "10"))
+        self.start = self.last = time.monotonic()
+        self.printed = False
+        self.bar: Any = None
+        if self.mode == "bar":
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, desc=label, unit=unit, leave=False, file=sys.stderr)
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def update(self, n: int) -> None:
+        self.count += n
+        now = time.monotonic()
+        if self.bar is not None:
+            self.bar.update(n)
+        elif self.mode == "lines" and now - self.last >= self.interval:
+            self._line(now, "")
+
+    def _line(self, now: float, state: str) -> None:
+        elapsed = now - self.start
+        click.echo(
+            f"{self.label}: {self.count}/{self.total} {self.unit}s ({state}{elapsed:.0f} s)",
+            err=True,
+        )
+        self.last, self.printed = now, True
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        elif self.printed:
+            self._line(time.monotonic(), "done, ")
+
+
+def _progress(total: int, label: str) -> _Progress:
+    return _Progress(total, f"{label} bone maps")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -72,7 +73,8 @@ def write_mp4(
 ) -> Path:
     """Encodes ``(H, W, 3)`` uint8 frames as H.264 MP4 (MPEG-4 Part 2 if no H.264 encoder), atomically.
 
-    Odd sizes are padded by one black row/column (yuv420p needs even sizes).
+    Odd sizes are padded by one black row/column (yuv420p needs even sizes). Falling back to
+    MPEG-4 Part 2, which browsers cannot play, issues a :class:`BrowserIncompatibleVideoWarning`.
     """
     import av
 
@@ -87,7 +89,7 @@ def write_mp4(
                 h, w = array.shape[:2]
                 array = np.pad(array, ((0, h % 2), (0, w % 2), (0, 0)))
                 if stream is None:
-                    stream = _video_stream(container, array.shape[1], array.shape[0], fps)
+                    stream = _video_stream(container, array.shape[1], array.shape[0], fps, target)
                 for packet in stream.encode(
                     av.VideoFrame.from_ndarray(np.ascontiguousarray(array), format="rgb24")
                 ):
@@ -102,7 +104,13 @@ def write_mp4(
     return target
 
 
-def _video_stream(container: object, width: int, height: int, fps: float) -> object:
+class BrowserIncompatibleVideoWarning(UserWarning):
+    """An MP4 was encoded with a codec web browsers do not play (no H.264 encoder available)."""
+
+
+def _video_stream(
+    container: object, width: int, height: int, fps: float, target: Path | None = None
+) -> object:
     from fractions import Fraction
 
     import av
@@ -116,5 +124,12 @@ def _video_stream(container: object, width: int, height: int, fps: float) -> obj
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         if codec == "mpeg4":
             stream.bit_rate = 4_000_000
+            warnings.warn(
+                f"{target or 'video'}: this PyAV/FFmpeg build has no H.264 encoder (libx264), so "
+                "the MP4 is MPEG-4 Part 2, which web browsers do not play (VLC and ffmpeg do); "
+                "the PyAV wheels on PyPI include libx264",
+                BrowserIncompatibleVideoWarning,
+                stacklevel=3,
+            )
         return stream
     raise RuntimeError("no MP4 video encoder (libx264 or mpeg4) in this PyAV build")
