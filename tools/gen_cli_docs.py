@@ -71,12 +71,31 @@ def render() -> str:
         reset_registry()
 
 
+#: The exit-code contract of every console script (tested by ``tests/test_exit_codes.py``).
+EXIT_CODES = """## Exit codes
+
+Every console script exits with:
+
+| code | meaning |
+|---|---|
+| 0 | success |
+| 1 | runtime failure: an `HVGError` (e.g. `hvg-data verify` found a bad shard, `hvg-eval weights verify` a digest mismatch), an unexpected exception (message plus "run again with --debug"), or `hvg-data render` where every subject failed |
+| 2 | usage or input error, before any work where possible: click usage errors, a bad or missing file or field (`InputError`: one line naming the file and field), a missing resource, an unknown registered part |
+| 3 | `hvg-data render` finished but some subjects failed: they are listed in `OUT/failures.jsonl` and on stderr, the others are rendered |
+| 130 | interrupted (Ctrl-C) |
+
+These are the process's own exit codes (`echo $?`), checked for each script by
+`tests/test_exit_codes.py` in a subprocess.
+"""
+
+
 def _render() -> str:
     parts = [
         "# Command reference",
         "",
         "Generated from the real `--help` output by `tools/gen_cli_docs.py`; do not edit by hand.",
         "",
+        EXIT_CODES,
     ]
     for script, module_name in SCRIPTS.items():
         group = _group_of(module_name, script)
