@@ -169,8 +169,16 @@ def _face_out_of_range(path: Path) -> None:
 
 #: subject -> (what is wrong, how to break it, the file and text the one-line error must name)
 BAD_INPUTS = {
-    "0001": ("truncated OBJ", lambda d, s: _truncate_obj(d / s / f"{s}.obj"), "0001.obj"),
-    "0002": ("NaN vertex", lambda d, s: _nan_vertex(d / s / f"{s}.obj"), "0002.obj"),
+    "0001": (
+        "truncated OBJ",
+        lambda d, s: _truncate_obj(d / s / f"{s}.obj"),
+        "0001.obj: field 'f': face ",
+    ),
+    "0002": (
+        "NaN vertex",
+        lambda d, s: _nan_vertex(d / s / f"{s}.obj"),
+        "0002.obj: field 'vertices': vertex positions contain NaN",
+    ),
     "0003": (
         "face index out of range",
         lambda d, s: _face_out_of_range(d / s / f"{s}.obj"),
