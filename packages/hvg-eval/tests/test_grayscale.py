@@ -55,3 +55,14 @@ def test_fast_path_equals_slow_reference_and_differs_from_pillow():
 def test_rejects_non_uint8():
     with pytest.raises(ValueError, match=r"uint8 tensor \(\.\.\., 3, H, W\)"):
         rgb_to_gray_opencv(torch.zeros(3, 4, 4))
+
+
+def test_gray_levels_in_other_dtypes_equal_the_uint8_levels():
+    from hvg_eval.ops.grayscale import gray_levels
+
+    rgb = torch.from_numpy(np.random.default_rng(4).integers(0, 256, (2, 3, 9, 7), dtype=np.uint8))
+    reference = rgb_to_gray_opencv(rgb)
+    for dtype in (torch.int32, torch.float32, torch.float64):
+        levels = gray_levels(rgb, dtype)
+        assert levels.dtype == dtype and levels.shape == (2, 9, 7)
+        assert torch.equal(levels.to(torch.int64), reference.to(torch.int64))

@@ -173,3 +173,25 @@ def test_inputs_are_validated_with_argument_names():
         metric.update(torch.zeros(3, 8, 8), torch.zeros(3, 8, 8))
     with pytest.raises(InputError, match="no frames"):
         metric.compute()
+
+
+@pytest.mark.parametrize("width", [576, 577, 1031, 64])
+def test_exact_frame_sums_are_exact_at_the_largest_values(width):
+    from hvg_eval.ops.exact_sum import exact_frame_sums
+
+    # Worst case for float32: every squared difference is 255**2 (rows far past 2**24).
+    values = torch.full((2, 3, 5, width), 255.0 * 255.0)
+    values[1, 0, 0, 0] = 0.0
+    sums = exact_frame_sums(values, 255 * 255)
+    expected = [3 * 5 * width * 65025, 3 * 5 * width * 65025 - 65025]
+    assert sums.dtype == torch.float64 and sums.tolist() == expected
+
+
+def test_psnr_and_l1_exact_for_maximal_differences():
+    black = np.zeros((2, 40, 577, 3), dtype=np.uint8)
+    white = np.full_like(black, 255)
+    white[1, 0, 0, 0] = 0
+    mse_expected = (40 * 577 * 3 - 1) * 255.0**2 / (40 * 577 * 3)
+    psnr_value = float(psnr(_chw(black), _chw(white), variant="skimage")[1])
+    assert psnr_value == pytest.approx(10 * math.log10(255.0**2 / mse_expected), abs=1e-12)
+    assert float(l1(_chw(black), _chw(white), variant="mae")[0]) == 1.0

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from hvg_eval.metrics.base import PairedFrameMetric, to_uint8
+from hvg_eval.ops.exact_sum import absolute_difference, exact_frame_sums
 
 
 def l1(real: torch.Tensor, fake: torch.Tensor, *, variant: str = "disco") -> torch.Tensor:
@@ -30,9 +31,8 @@ def l1(real: torch.Tensor, fake: torch.Tensor, *, variant: str = "disco") -> tor
     real_u8 = real if real.dtype == torch.uint8 else to_uint8(real)
     fake_u8 = fake if fake.dtype == torch.uint8 else to_uint8(fake)
     # Exact integer sum, one division: the correctly rounded mean absolute difference.
-    diff = real_u8.to(torch.int32) - fake_u8.to(torch.int32)
-    total = diff.abs_().sum(dim=-1).sum(dim=(1, 2), dtype=torch.int64)
-    mae = total.to(torch.float64) / real_u8[0].numel()
+    total = exact_frame_sums(absolute_difference(real_u8, fake_u8), 255)
+    mae = total / real_u8[0].numel()
     if variant == "mae":
         return mae / 255.0
     height, width = real_u8.shape[-2:]

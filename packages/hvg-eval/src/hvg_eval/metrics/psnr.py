@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from hvg_eval.metrics.base import PairedFrameMetric, to_uint8
+from hvg_eval.ops.exact_sum import absolute_difference, exact_frame_sums
 
 PEAK = 255.0
 
@@ -23,13 +24,13 @@ PEAK = 255.0
 def mse_uint8(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     """Mean squared error per frame of uint8 ``(N, 3, H, W)`` frames; float64 ``(N,)``.
 
-    The squared differences are summed exactly in integers and divided once, so the result is
-    the correctly rounded mean (numpy's float64 pairwise sum agrees to ~1e-16).
+    The squared differences are summed exactly (float32 runs below 2**24, see
+    :mod:`hvg_eval.ops.exact_sum`) and divided once, so the result is the correctly rounded
+    mean (numpy's float64 pairwise sum agrees to ~1e-16).
     """
-    diff = real.to(torch.int32) - fake.to(torch.int32)
-    # Row sums stay exact in int32 for rows shorter than 33,000 pixels; then int64.
-    total = diff.mul_(diff).sum(dim=-1).sum(dim=(1, 2), dtype=torch.int64)
-    return total.to(torch.float64) / real[0].numel()
+    squares = absolute_difference(real, fake)
+    squares.mul_(squares)
+    return exact_frame_sums(squares, 255 * 255) / real[0].numel()
 
 
 def psnr(real: torch.Tensor, fake: torch.Tensor, *, variant: str = "disco") -> torch.Tensor:

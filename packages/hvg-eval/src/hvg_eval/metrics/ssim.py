@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from hvg_core.errors import InputError
 
 from hvg_eval.metrics.base import PairedFrameMetric, to_uint8
-from hvg_eval.ops.grayscale import rgb_to_gray_opencv
+from hvg_eval.ops.grayscale import gray_levels
 
 _K1, _K2 = 0.01, 0.03
 _SIGMA, _TRUNCATE = 1.5, 3.5
@@ -57,8 +57,8 @@ def _ssim_uniform_exact(
     Agrees with skimage's float64 filtering to ~1e-15.
     """
     points = 49
-    x = real.to(torch.int32)
-    y = fake.to(torch.int32)
+    x = real if real.dtype == torch.int32 else real.to(torch.int32)
+    y = fake if fake.dtype == torch.int32 else fake.to(torch.int32)
     # Every integer below stays < 2**31 for 8-bit input (max 49·49·2·255² ≈ 3.1e8).
     sx = _box_sum(x, 7)
     sy = _box_sum(y, 7)
@@ -99,8 +99,8 @@ def ssim_gray(
     """SSIM of grey images, one value per image.
 
     Args:
-        real: ``(N, H, W)`` grey images (uint8 for the exact ``uniform7`` path; any real dtype
-            otherwise, computed in float64).
+        real: ``(N, H, W)`` grey images (uint8 or int32 levels 0-255 for the exact ``uniform7``
+            path; any real dtype otherwise, computed in float64).
         fake: ``(N, H, W)``.
         window: ``uniform7`` or ``gaussian11``.
         covariance: ``sample`` or ``population``.
@@ -118,7 +118,8 @@ def ssim_gray(
             f"SSIM needs images of at least {size}×{size}; got {tuple(real.shape[-2:])}",
             field="real",
         )
-    if window == "uniform7" and real.dtype == torch.uint8 and fake.dtype == torch.uint8:
+    integer = (torch.uint8, torch.int32)
+    if window == "uniform7" and real.dtype in integer and fake.dtype in integer:
         return _ssim_uniform_exact(real, fake, covariance, data_range)
     x = real.to(torch.float64).unsqueeze(1)
     y = fake.to(torch.float64).unsqueeze(1)
@@ -160,9 +161,10 @@ def ssim(
     """
     real_u8 = real if real.dtype == torch.uint8 else to_uint8(real)
     fake_u8 = fake if fake.dtype == torch.uint8 else to_uint8(fake)
+    # Grey levels straight to int32 (fused, exact): the integer window sums need no widening.
     return ssim_gray(
-        rgb_to_gray_opencv(real_u8),
-        rgb_to_gray_opencv(fake_u8),
+        gray_levels(real_u8, torch.int32),
+        gray_levels(fake_u8, torch.int32),
         window=window,
         covariance=covariance,
     )

@@ -14,6 +14,43 @@ import torch
 _R, _G, _B, _ROUND, _SHIFT = 9798, 19235, 3735, 16384, 15
 
 
+# The same weights as dyadic fractions: every product, partial sum and the +0.5 are exact in
+# float32 (at most 8 integer + 15 fraction bits), so floor(w · rgb + 0.5) is OpenCV's grey level.
+_WEIGHTS = torch.tensor([_R, _G, _B], dtype=torch.float32).div_(1 << _SHIFT).view(1, 1, 3)
+_HALF = torch.tensor(_ROUND / (1 << _SHIFT), dtype=torch.float32)
+
+
+def _check_rgb(rgb: torch.Tensor) -> None:
+    if rgb.dtype != torch.uint8 or rgb.ndim < 3 or rgb.shape[-3] != 3:
+        raise ValueError(
+            f"rgb must be a uint8 tensor (..., 3, H, W); got {tuple(rgb.shape)} {rgb.dtype}"
+        )
+
+
+def gray_levels(rgb: torch.Tensor, dtype: torch.dtype = torch.int32) -> torch.Tensor:
+    """OpenCV grey levels of uint8 RGB, returned in ``dtype`` with no uint8 round trip.
+
+    One fused pass: the three channels are weighted by a batched matrix product in float32
+    (exact, see ``_WEIGHTS``) and truncated, which is the floor for these non-negative values.
+
+    Args:
+        rgb: uint8 tensor ``(..., 3, H, W)`` with channels in R, G, B order.
+        dtype: Integer or floating dtype of the result.
+
+    Returns:
+        ``(..., H, W)`` grey levels 0-255 in ``dtype``.
+    """
+    _check_rgb(rgb)
+    height, width = rgb.shape[-2:]
+    flat = rgb.reshape(-1, 3, height * width).to(torch.float32)
+    weights = _WEIGHTS.to(flat.device).expand(flat.shape[0], 1, 3)
+    levels = torch.baddbmm(_HALF.to(flat.device), weights, flat)
+    shape = (*rgb.shape[:-3], height, width)
+    if dtype.is_floating_point:
+        return levels.floor_().reshape(shape).to(dtype)
+    return levels.to(dtype).reshape(shape)
+
+
 def rgb_to_gray_opencv(rgb: torch.Tensor) -> torch.Tensor:
     """Grey levels exactly as ``cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)``.
 
@@ -23,18 +60,7 @@ def rgb_to_gray_opencv(rgb: torch.Tensor) -> torch.Tensor:
     Returns:
         uint8 tensor ``(..., H, W)``.
     """
-    if rgb.dtype != torch.uint8 or rgb.ndim < 3 or rgb.shape[-3] != 3:
-        raise ValueError(
-            f"rgb must be a uint8 tensor (..., 3, H, W); got {tuple(rgb.shape)} {rgb.dtype}"
-        )
-    channels = rgb.to(torch.int32)
-    weighted = (
-        _R * channels[..., 0, :, :]
-        + _G * channels[..., 1, :, :]
-        + _B * channels[..., 2, :, :]
-        + _ROUND
-    )
-    return (weighted >> _SHIFT).to(torch.uint8)
+    return gray_levels(rgb, torch.uint8)
 
 
 def rgb_to_gray_opencv_reference(rgb: np.ndarray) -> np.ndarray:

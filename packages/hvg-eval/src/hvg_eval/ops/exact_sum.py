@@ -1,0 +1,50 @@
+"""Exact per-frame sums of small non-negative integers, computed in float32.
+
+float32 adds integers exactly while every partial sum stays below 2**24, whatever the order
+of the additions (vectorised, pairwise, FMA). Summing runs of ``chunk`` values with
+``chunk * bound < 2**24`` in float32 and the run totals in float64 (exact below 2**53) gives
+the exact integer total at float32 speed: on the 2-core CPU a float32 row sum is ~20x faster
+than an int32 or dtype-promoting reduction.
+"""
+
+from __future__ import annotations
+
+import torch
+
+_FLOAT32_EXACT = 1 << 24
+_MIN_FAST_CHUNK = 16
+
+
+def _largest_exact_chunk(width: int, bound: int) -> int:
+    """Largest divisor of ``width`` whose run of ``bound``-valued terms sums exactly in float32."""
+    limit = (_FLOAT32_EXACT - 1) // max(bound, 1)
+    if width <= limit:
+        return width
+    return max(d for d in range(1, limit + 1) if width % d == 0)
+
+
+def exact_frame_sums(values: torch.Tensor, bound: int) -> torch.Tensor:
+    """Exact sum per frame of non-negative integer-valued float32 values.
+
+    Args:
+        values: float32 ``(N, ..., W)`` holding integers in ``[0, bound]``.
+        bound: Largest value that may occur.
+
+    Returns:
+        float64 ``(N,)`` sums, exact (each frame's total must stay below 2**53).
+    """
+    frames, width = values.shape[0], values.shape[-1]
+    chunk = _largest_exact_chunk(width, bound)
+    if chunk < _MIN_FAST_CHUNK:  # awkward widths (e.g. prime): exact, just slower
+        return values.reshape(frames, -1).sum(-1, dtype=torch.float64)
+    runs = values.reshape(frames, -1, chunk).sum(-1)
+    return runs.to(torch.float64).sum(-1)
+
+
+def absolute_difference(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """``|real - fake|`` of uint8 tensors as float32, without widening before the subtraction."""
+    larger = torch.maximum(real, fake)
+    return larger.sub_(torch.minimum(real, fake)).to(torch.float32)
+
+
+__all__ = ["absolute_difference", "exact_frame_sums"]
