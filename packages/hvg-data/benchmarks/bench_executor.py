@@ -2,9 +2,10 @@
 
 ``test_ray_startup_cost`` renders the same small job (4 synthetic subjects, 2 views, 32²) in a
 fresh interpreter with ``--executor local`` and ``--executor ray`` (local Ray of 2 CPUs started
-and stopped by the command); the difference is Ray's fixed cost (import, ``ray.init``, first Ray
-Data task, shutdown), the anchor of :data:`hvg_data.pipeline.RAY_STARTUP_S`. On the 2-core
-reference machine: 13-20 s idle, up to ~60 s with both cores busy.
+and stopped by the command); the difference is Ray's fixed cost (import, ``ray.init``, first
+task, shutdown), the anchor of :data:`hvg_data.pipeline.RAY_STARTUP_S`. On the shared 2-core
+machine at load average 9: local 29.9 s, ray 67.6 s, Ray start-up 37.7 s (a bare Ray start, two
+tasks and shutdown: 32-46 s at load 9-11).
 
 ``test_ray_one_vs_two_workers_one_shard`` renders 4 subjects that form *one* shard with 1 and 2
 Ray workers in one Ray session: with one task per subject both workers stay busy even when the

@@ -17,7 +17,13 @@ from pathlib import Path
 import pytest
 
 from hvg_data.config import RenderConfig
-from hvg_data.pipeline import PipelineOptions, run_render
+from hvg_data.pipeline import (
+    RAY_STARTUP_S,
+    PipelineOptions,
+    choose_executor,
+    estimated_render_seconds,
+    run_render,
+)
 from hvg_data.shards import Manifest, verify_folder
 from hvg_data.testing import make_thuman2_fixture
 
@@ -42,6 +48,7 @@ def test_relative_out_renders_and_verifies(tmp_path):
     out = tmp_path / "out" / "x"
     assert sorted(shard_bytes(out)) == ["shard-00000.h5", "shard-00001.h5"]
     assert str(out) in done.stdout  # the resolved folder is reported
+    assert "executor local" in done.stdout  # two tiny subjects: Ray would not pay
     verified = hvg_data(tmp_path, "verify", "out/x")
     assert verified.returncode == 0 and "ok: 2 shards, 2 samples" in verified.stdout
 
@@ -159,7 +166,7 @@ def test_exit_codes_and_failures_retried_after_the_fix(tmp_path):
     kept = (tmp_path / "out" / "shard-00000.h5").read_bytes()
     retried = hvg_data(tmp_path, *_thuman2_args(root.name, "--retry-failed"))
     assert retried.returncode == 0, retried.stderr
-    assert "(1 written, 1 already complete)" in retried.stdout
+    assert "(1 written, 1 already complete," in retried.stdout
     assert (tmp_path / "out" / "shard-00000.h5").read_bytes() == kept
     assert (tmp_path / "out" / "failures.jsonl").read_text() == ""
     # Every subject failing is a failed run (exit 1), never 0.
@@ -207,3 +214,22 @@ def test_corrupt_or_unlisted_shards_are_rerendered_never_adopted(tmp_path):
     assert shard_bytes(tmp_path) == good
     assert verify_folder(tmp_path).ok
     assert sorted(Manifest.load(tmp_path).shards) == ["shard-00000.h5", "shard-00001.h5"]
+
+
+def test_auto_executor_uses_ray_only_when_it_pays():
+    small = RenderConfig(views=8, size=64)
+    scans = RenderConfig(views=8, size=576)
+    two = PipelineOptions(num_workers=2)
+    assert choose_executor(two, 8, small, 1) == "local"  # the demo's data stage
+    assert choose_executor(two, 4, scans, 1) == "local"
+    assert choose_executor(two, 500, scans, 1) == "ray"
+    assert choose_executor(PipelineOptions(num_workers=1), 500, scans, 1) == "local"
+    assert choose_executor(two, 1, scans, 48) == "local"  # one subject: one worker
+    assert choose_executor(PipelineOptions(address="auto"), 1, small, 1) == "ray"
+    assert choose_executor(PipelineOptions(executor="ray"), 1, small, 1) == "ray"
+    assert choose_executor(PipelineOptions(executor="local"), 500, scans, 1) == "local"
+    # The switch sits where the saved half of the serial time equals Ray's start-up.
+    per_subject = estimated_render_seconds(1, scans, 1)
+    edge = int(2 * RAY_STARTUP_S / per_subject)
+    assert choose_executor(two, edge - 1, scans, 1) == "local"
+    assert choose_executor(two, edge + 2, scans, 1) == "ray"

@@ -162,7 +162,7 @@ def list_datasets(root: str | None) -> None:
     default="auto",
     show_default=True,
     help="auto: Ray (one task per subject) only when the time the extra workers save exceeds "
-    "Ray's start-up (~20 s on 2 cores: about 40 s of serial rendering, e.g. 15 subjects at 576² "
+    "Ray's start-up (~30 s on 2 cores: about 60 s of serial rendering, e.g. 22 subjects at 576² "
     "x 8 views, or any --address), else this process; local / ray force one.",
 )
 @click.option(
@@ -254,8 +254,8 @@ def render(
     )
     click.echo(
         f"{summary.samples} samples in {summary.shards_total} shards "
-        f"({summary.shards_written} written, {summary.shards_skipped} already complete) "
-        f"-> {summary.out}"
+        f"({summary.shards_written} written, {summary.shards_skipped} already complete, "
+        f"executor {summary.executor}) -> {summary.out}"
     )
     if summary.failures:
         click.echo(
