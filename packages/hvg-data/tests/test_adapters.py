@@ -65,6 +65,35 @@ def test_thuman2_layout_variants(tmp_path):
     assert _adapter("thuman2", tmp_path / "a").subjects() == ["0000", "0001"]
 
 
+def test_thuman2_archive_folder_found_without_options(tmp_path):
+    # "THUman2.0 SMPL-X Paras.zip" unpacks to "THUman2.0 SMPL-X Paras/", found beside the scans.
+    root = make_thuman2_fixture(tmp_path, subjects=("0000",))
+    adapter = _adapter("thuman2", root)
+    assert adapter.fit_dir == tmp_path / "THUman2.0 SMPL-X Paras"
+    assert adapter.found_folders() == {"scans": root, "fits": adapter.fit_dir}
+    assert adapter.load("0000").smplx.hand_pca_components == 12
+    (tmp_path / "THUman2.0 SMPL-X Paras").rename(tmp_path / "unrelated")
+    report = get_registry().load("datasets", "thuman2").probe(root)
+    assert report.subjects == 1 and "THUman2.0 SMPL-X Paras" in report.problem
+
+
+def test_missing_fit_key_is_named(tmp_path):
+    root = make_thuman2_fixture(tmp_path, subjects=("0000",))
+    fit = tmp_path / "THUman2.0 SMPL-X Paras" / "0000" / "smplx_param.pkl"
+    data = load_pickle(fit)
+    del data["translation"]
+    write_thuman_fit(fit, data)
+    with pytest.raises(InputError, match=r"smplx_param\.pkl: field 'translation': required key"):
+        _adapter("thuman2", root).load("0000")
+
+
+@pytest.mark.parametrize(("name", "folder"), [("2k2k", "2K2K"), ("customhuman", "CustomHumans")])
+def test_parent_of_the_unpacked_release_works_as_root(fixture_roots, tmp_path, name, folder):
+    shutil.copytree(fixture_roots[name], tmp_path / folder)
+    direct = _adapter(name, fixture_roots[name]).subjects()
+    assert _adapter(name, tmp_path).subjects() == direct and direct
+
+
 def test_thuman21_model_level_and_45d_hands(fixture_roots):
     adapter = _adapter("thuman21", fixture_roots["thuman21"])
     assert adapter.scan_dir.name == "model"

@@ -5,7 +5,8 @@ Layout (``research/datasets.md`` §4)::
     <root>/mesh/<scan>_<subject>_<outfit>_<frame>/mesh-f<frame>.obj, .mtl, .png
     <root>/smplx/<same folder>/mesh-f<frame>.json [, mesh-f<frame>_smpl.obj]
 
-e.g. ``mesh/0383_00070_02_00061/mesh-f00061.obj``. The fit may also sit in the mesh folder
+e.g. ``mesh/0383_00070_02_00061/mesh-f00061.obj``. ``<root>`` may also be the parent of the
+unpacked ``CustomHumans/`` folder. The fit may also sit in the mesh folder
 (merged copies). Subject ids are the folder names.
 
 Conventions (``editable-humans`` ``tools/load_json_to_smplx.py``): male SMPL-X, PCA-12 hands with
@@ -29,6 +30,8 @@ from hvg_data.meshes import load_obj
 from hvg_data.smplx_params import SMPLXParams, params_from_mapping
 
 FOLDER_PATTERN = re.compile(r"^\d{4}_")
+#: Folders the download unpacks to, tried when ``--root`` is their parent.
+RELEASE_DIR_NAMES = ("CustomHumans", "CustomHuman", "customhumans")
 
 
 class CustomHumanAdapter(DatasetAdapter):
@@ -58,14 +61,22 @@ class CustomHumanAdapter(DatasetAdapter):
     def __init__(self, root: Any = None, **options: Any) -> None:
         super().__init__(root, **options)
         assert self.root is not None
-        self.mesh_dir = self.root / "mesh"
+        release = next(
+            (
+                folder
+                for folder in (self.root, *(self.root / name for name in RELEASE_DIR_NAMES))
+                if (folder / "mesh").is_dir()
+            ),
+            self.root,
+        )
+        self.mesh_dir = release / "mesh"
         if not self.mesh_dir.is_dir():
             raise InputError(
                 "expected a mesh/ folder (and smplx/) in the CustomHumans root",
                 path=self.root,
                 field="mesh",
             )
-        self.fit_dir = self.root / "smplx"
+        self.fit_dir = release / "smplx"
 
     def subjects(self) -> list[str]:
         """Folder names such as ``"0383_00070_02_00061"``."""

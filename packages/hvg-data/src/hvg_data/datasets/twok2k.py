@@ -6,6 +6,9 @@ Layout (``research/datasets.md`` §3)::
     <root>/<split>/{1M,50K}/<id>/<id>.ply         # resolution sub-folders of some releases
     <root>/<split>/<id>/*.json                    # optional SMPL-X fit (KETI JSON)
 
+``<root>`` may also be the parent of the unpacked release folder (``2K2K/``, ``Polygom2K2K/`` or
+any sub-folder holding ``train/`` or ``test/``).
+
 Subject ids are ``"<split>/<id>"`` (with the resolution folder when present:
 ``"train/1M/00003"``). When ``<id>.ply`` is absent the first ``*.ply`` of the folder is used (the
 Polygom release renamed files). Scans are not guaranteed metric or Y-up: the up axis is the
@@ -36,6 +39,9 @@ from hvg_data.smplx_params import SMPLXParams, params_from_mapping
 
 SPLITS = ("train", "test")
 RESOLUTIONS = ("1M", "50K")
+#: Folders the releases unpack to, tried when ``--root`` is their parent (any sub-folder holding
+#: ``train/`` or ``test/`` is found too).
+RELEASE_DIR_NAMES = ("2K2K", "2k2k", "Polygom2K2K", "polygom-2K2K")
 FIT_NAMES = ("smplx_param.json", "smplx.json", "smplx_params.json")
 
 
@@ -93,20 +99,34 @@ class TwoK2KAdapter(DatasetAdapter):
 
     def found_folders(self) -> dict[str, Path]:
         """The split folders found."""
-        assert self.root is not None
-        return {split: self.root / split for split in SPLITS if (self.root / split).is_dir()}
+        return {
+            split: self.data_dir / split for split in SPLITS if (self.data_dir / split).is_dir()
+        }
 
     def __init__(self, root: Any = None, *, resolution: str = "1M", **options: Any) -> None:
         super().__init__(root, resolution=resolution, **options)
         if resolution not in RESOLUTIONS:
             raise InputError(f"resolution must be one of {RESOLUTIONS}", field="resolution")
         self.resolution = resolution
+        assert self.root is not None
+        self.data_dir = self._release_dir(self.root)
+
+    @staticmethod
+    def _release_dir(root: Path) -> Path:
+        """``root`` if it holds ``train/``/``test/``, else the unpacked release folder in it."""
+        if any((root / split).is_dir() for split in SPLITS):
+            return root
+        named = [root / name for name in RELEASE_DIR_NAMES]
+        others = sorted(entry for entry in root.iterdir() if entry.is_dir())
+        for candidate in (*named, *others):
+            if candidate.is_dir() and any((candidate / split).is_dir() for split in SPLITS):
+                return candidate
+        return root
 
     def _subject_dirs(self) -> dict[str, Path]:
-        assert self.root is not None
         found: dict[str, Path] = {}
         for split in SPLITS:
-            base = self.root / split
+            base = self.data_dir / split
             for resolution in (self.resolution, *[r for r in RESOLUTIONS if r != self.resolution]):
                 for sid in numbered_subdirs(base / resolution):
                     found.setdefault(f"{split}/{sid}", base / resolution / sid)
@@ -155,8 +175,7 @@ class TwoK2KAdapter(DatasetAdapter):
         for name in (f"{sid}.json", *FIT_NAMES):
             if (folder / name).is_file():
                 return folder / name
-        assert self.root is not None
-        shared = self.root / "smplx" / f"{sid}.json"
+        shared = self.data_dir / "smplx" / f"{sid}.json"
         return shared if shared.is_file() else None
 
     @staticmethod
