@@ -94,3 +94,37 @@ def test_edm_scalings_match_diffusers_euler_scheduler(frozen):
     x0 = scalings.c_skip * x + scalings.c_out * model_output
     expected = x + (x - x0) / sigma * (scheduler.sigmas[2] - sigma)
     torch.testing.assert_close(stepped, expected, atol=1e-5, rtol=1e-5)
+
+
+def test_reference_mask_from_alpha_or_border_colour():
+    from hvg_model.conditioning import border_colour, reference_foreground_mask
+
+    image = torch.full((1, 3, 12, 10), 0.5)  # grey studio wall
+    image[:, :, 3:9, 4:7] = torch.tensor([0.1, 0.2, 0.9])[:, None, None]
+    mask = reference_foreground_mask(image)
+    assert mask.shape == (1, 12, 10) and mask.sum() == 6 * 3 and mask[0, 3:9, 4:7].all()
+    torch.testing.assert_close(border_colour(image), torch.full((1, 3), 0.5))
+    alpha = torch.zeros(1, 12, 10)
+    alpha[:, 0:2, 0:2] = 1.0  # an alpha channel wins over colours
+    assert reference_foreground_mask(image, alpha=alpha).sum() == 4
+    with pytest.raises(ValueError, match="alpha must have shape"):
+        reference_foreground_mask(image, alpha=alpha[:, :5])
+
+
+def test_align_reference_scales_to_the_target_height_without_match_scale_it_only_moves():
+    from hvg_model.conditioning import align_reference, reference_foreground_mask
+
+    image = torch.ones(1, 3, 40, 40)
+    image[:, :, 10:30, 15:25] = 0.0  # 20 px tall person, box centre (20, 20)
+    target = torch.zeros(1, 20, 20, dtype=torch.bool)
+    target[:, 2:12, 6:11] = True  # 10 px tall, centre (8.5, 7)
+    aligned, boxes = align_reference(image, target)
+    mask = reference_foreground_mask(aligned)[0]
+    rows, cols = mask.any(-1).nonzero(), mask.any(-2).nonzero()
+    assert (int(rows.min()), int(rows.max()) + 1) == (2, 12)
+    assert (int(cols.min()), int(cols.max()) + 1) == (6, 11)
+    assert boxes.shape == (1, 4) and float(boxes[0, 2] - boxes[0, 0]) == pytest.approx(40.0)
+    moved, boxes = align_reference(image, target, match_scale=False)
+    assert float(boxes[0, 2] - boxes[0, 0]) == pytest.approx(20.0)  # same pixel scale
+    # Centred at row 7 the 20 px person spans rows -3..17: the top 3 rows fall outside.
+    assert reference_foreground_mask(moved)[0].any(-1).sum() == 17
