@@ -9,7 +9,13 @@ wheel, found without importing it). Nothing is ever downloaded.
 
 Digests come from research/metrics.md §3. Where only a git blob SHA-1 or a torch.hub SHA-256
 prefix is published, that is what is checked, and the full SHA-256 is still recorded in every
-result. Digests are cached in the user cache, keyed by path, size and mtime.
+result. Every check hashes the file; the digests are also recorded in the user cache (keyed by
+path, size and mtime), which only ``hvg-eval weights verify --fast`` trusts: a file swapped for
+other bytes of the same size, with its mtime restored, would pass a cached check.
+
+A file with no published digest is checked against its committed state-dict manifest (keys and
+shapes) and must not be degenerate (:func:`degenerate_reason`): all-zero or constant weight
+matrices, or non-finite values, are refused.
 """
 
 from __future__ import annotations
@@ -255,11 +261,17 @@ def _digest_cache_path() -> Path:
     return _user_cache().parent / "sha256-cache.json"
 
 
-def sha256_of(path: str | os.PathLike[str]) -> str:
-    """SHA-256 of a file, cached per (absolute path, size, mtime) in the user cache.
+def sha256_of(path: str | os.PathLike[str], *, use_cache: bool = False) -> str:
+    """SHA-256 of a file, recorded per (absolute path, size, mtime) in the user cache.
 
     The cache lives in ``$XDG_CACHE_HOME/hvg-eval/sha256-cache.json`` rather than beside the
     file, so read-only or shared weight directories (and installed wheels) are never written to.
+
+    Args:
+        path: The file.
+        use_cache: Return the cached digest when path, size and mtime match (fast, but blind to
+            a same-size swap with the mtime restored). By default the file is always hashed and
+            the cache only refreshed.
     """
     file = Path(path).resolve()
     stat = file.stat()
@@ -274,7 +286,8 @@ def sha256_of(path: str | os.PathLike[str]) -> str:
             cache = {}  # a corrupt cache is only a miss; it is rewritten below
     entry = cache.get(key)
     if (
-        isinstance(entry, dict)
+        use_cache
+        and isinstance(entry, dict)
         and entry.get("size") == stat.st_size
         and entry.get("mtime_ns") == stat.st_mtime_ns
         and isinstance(entry.get("sha256"), str)
@@ -324,11 +337,17 @@ class Verification:
     checked: str
 
 
-def verify_file(key: str, path: str | os.PathLike[str]) -> Verification:
-    """Compare a file with the registry's digest and size for ``key``."""
+def verify_file(key: str, path: str | os.PathLike[str], *, fast: bool = False) -> Verification:
+    """Compare a file with the registry's digest and size for ``key``.
+
+    Args:
+        key: Registry key.
+        path: The file.
+        fast: Trust the digest cache (``weights verify --fast``); by default the file is hashed.
+    """
     entry = WEIGHT_FILES[key]
     file = Path(path)
-    sha256 = sha256_of(file)
+    sha256 = sha256_of(file, use_cache=fast)
     if entry.size is not None and file.stat().st_size != entry.size:
         return Verification(file, sha256, False, f"size {entry.size} bytes")
     kind = entry.digest_kind
@@ -341,8 +360,58 @@ def verify_file(key: str, path: str | os.PathLike[str]) -> Verification:
     elif kind == "git-blob-sha1":
         ok = _sha1_of(file, git_blob=True) == entry.digest
     else:
-        return Verification(file, sha256, True, "no published digest (state-dict manifest only)")
+        return _verify_without_digest(entry, file, sha256)
     return Verification(file, sha256, ok, f"{kind} {entry.digest}")
+
+
+def _verify_without_digest(entry: WeightFile, file: Path, sha256: str) -> Verification:
+    """Check a file with no published digest: manifest keys and shapes, then its values."""
+    from hvg_eval.weights.loading import read_state_dict
+
+    if entry.manifest is None:
+        return Verification(file, sha256, False, "no published digest and no manifest")
+    try:
+        state = read_state_dict(file)
+        check_against_manifest(state, entry.manifest, path=file)
+    except InputError as error:
+        return Verification(file, sha256, False, f"no published digest; {error.message}")
+    reason = degenerate_reason(state)
+    if reason is not None:
+        return Verification(file, sha256, False, f"no published digest; degenerate: {reason}")
+    return Verification(
+        file,
+        sha256,
+        True,
+        f"no published digest; matches the '{entry.manifest}' manifest, values not degenerate",
+    )
+
+
+def degenerate_reason(state: dict[str, object]) -> str | None:
+    """Why a state dict cannot be trained weights, or ``None``.
+
+    Refused: non-finite values anywhere; a weight matrix or kernel (2 or more dimensions) whose
+    values are all equal (zeros included); a file whose floating values are all equal. One-
+    dimensional tensors alone may be constant (a bias or batch-norm shift can be).
+    """
+    import torch
+
+    floats = [
+        (name, value)
+        for name, value in state.items()
+        if isinstance(value, torch.Tensor) and value.is_floating_point() and value.numel() > 0
+    ]
+    if not floats:
+        return "no floating-point tensors"
+    for name, value in floats:
+        if not bool(torch.isfinite(value).all()):
+            return f"{name} holds NaN or infinite values"
+    for name, value in floats:
+        if value.ndim >= 2 and value.numel() > 1 and bool((value == value.flatten()[0]).all()):
+            return f"{name} {list(value.shape)} is constant ({float(value.flatten()[0])})"
+    first = float(floats[0][1].flatten()[0])
+    if all(bool((value == first).all()) for _, value in floats):
+        return f"every value in the file is {first}"
+    return None
 
 
 def _describe(entry: WeightFile, metric: str, places: list[tuple[str, Path]]) -> str:
