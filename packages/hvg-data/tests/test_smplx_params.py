@@ -103,3 +103,22 @@ def test_single_frame_broadcasts_and_stack():
         stack_frames([a, other])
     out = as_param_array([[1.0, 2.0, 3.0]], field="Th", path=None, width=3, frames=4)
     assert out.shape == (4, 3)
+
+
+def test_thuman_archive_pickle_with_0d_scale(tmp_path):
+    from hvg_data.safe_pickle import load_pickle
+    from hvg_data.testing.real_formats import write_thuman_fit
+
+    fit = {key: np.asarray(value, np.float32) for key, value in _fit().items()}
+    fit["scale"] = np.float32(0.45)  # 0-d, as the archive stores it
+    path = tmp_path / "smplx_param.pkl"
+    write_thuman_fit(path, fit)
+    data = load_pickle(path)
+    assert data["scale"].shape == () and type(data["scale"]) is np.ndarray
+    params = params_from_mapping(
+        data, path=path, gender="male", flat_hand_mean=False, scale_key="scale",
+        translation_key="translation",
+    )  # fmt: skip
+    assert params.frames == 1 and params.scale.tolist() == [pytest.approx(0.45)]
+    np.testing.assert_allclose(params.world_translation, [[0.1, 0.2, 0.3]], rtol=1e-6)
+    assert params.hand_pca_components == 12
