@@ -77,7 +77,8 @@ def _interval() -> float:
 
 
 def _plural(unit: str, count: float) -> str:
-    return unit if count == 1 or unit.endswith("s") else unit + "s"
+    # "it" (tqdm's default unit) reads as "it/s", not "its".
+    return unit if count == 1 or unit == "it" or unit.endswith("s") else unit + "s"
 
 
 class ProgressBar:
