@@ -267,20 +267,28 @@ def subject_peak_bytes(config: RenderConfig, frames: int) -> int:
     return pixels * (RENDER_BYTES_PER_VIEW_PIXEL + STORED_BYTES_PER_PIXEL * frames)
 
 
-def check_memory(config: RenderConfig, frames: int, workers: int) -> None:
+def check_memory(config: RenderConfig, frames: int, workers: int, held: int = 1) -> None:
     """Refuse, before any work, a render whose subjects cannot fit in memory.
+
+    Args:
+        config: Render settings.
+        frames: Frames per subject.
+        workers: Subjects rendered at the same time.
+        held: Rendered subjects kept in memory until their shard is written (the in-process
+            executor keeps a shard's samples; Ray workers write parts instead).
 
     Raises:
         InputError: ``field='size'``, with the estimate and what to lower.
     """
-    need = workers * subject_peak_bytes(config, frames)
+    stored = config.views * config.size * config.size * STORED_BYTES_PER_PIXEL * frames
+    need = workers * subject_peak_bytes(config, frames) + max(0, held - 1) * stored
     have = available_memory_bytes()
     if need > MEMORY_HEADROOM * have:
         gib = 1024**3
         raise InputError(
             f"{config.size}x{config.size} px x {config.views} views x {frames} frame(s) needs "
             f"~{need / gib:.1f} GiB for {workers} worker(s), but only {have / gib:.1f} GiB is "
-            "available; lower --size, --views, --frames or --num-workers",
+            "available; lower --size, --views, --frames, --shard-size or --num-workers",
             field="size",
         )
 
@@ -530,7 +538,8 @@ def run_render(
     frames = frames_hint(adapter, config)
     executor = choose_executor(options, len(chosen), config, frames)
     workers = 1 if executor == "local" else (options.num_workers or default_workers())
-    check_memory(config, frames, min(workers, len(chosen)))
+    held = min(config.shard_size, len(chosen)) if executor == "local" else 1
+    check_memory(config, frames, min(workers, len(chosen)), held)
 
     with FolderLock(out_dir, f"hvg-data render {dataset}"):
         remove_stale_temporaries(out_dir)
@@ -710,26 +719,33 @@ def _adapter_reference(dataset: str) -> str:
     return f"{entry.target.__module__}:{entry.target.__qualname__}"
 
 
-def _quiet_ray(verbose: bool, local: bool) -> dict[str, int]:
-    """Set Ray's environment and loggers for a quiet run; returns the levels to restore."""
+def _quiet_ray(verbose: bool, local: bool) -> tuple[dict[str, int], list[str]]:
+    """Set Ray's environment and loggers for a quiet run.
+
+    Returns:
+        The logger levels and the names of the environment variables to restore afterwards.
+    """
+    settings = {"RAY_USAGE_STATS_ENABLED": "0"}
     if local:
         # Workers share this interpreter's environment: skip Ray's `uv run` hook, which packages
         # the working directory (and breaks relative paths). Ray reads it when imported.
-        os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
+        settings["RAY_ENABLE_UV_RUN_RUNTIME_ENV"] = "0"
         if not verbose:
             # Token authentication stays on (Ray's default for a new local cluster); setting it
             # explicitly only drops Ray's notice about the default.
-            os.environ.setdefault("RAY_AUTH_MODE", "token")
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+            settings["RAY_AUTH_MODE"] = "token"
+    added = [name for name in settings if name not in os.environ]
+    for name in added:
+        os.environ[name] = settings[name]
     if verbose:
-        return {}
-    previous = {}
+        return {}, added
+    levels = {}
     for name in RAY_LOGGERS:
         logger = logging.getLogger(name)
-        previous[name] = logger.level
+        levels[name] = logger.level
         # Failures come back as results and are reported by the pipeline itself.
         logger.setLevel(logging.CRITICAL)
-    return previous
+    return levels, added
 
 
 def _run_on_ray(job: _Job, options: PipelineOptions, writer: _ShardWriter, out: Path) -> None:
@@ -751,7 +767,7 @@ def _run_on_ray(job: _Job, options: PipelineOptions, writer: _ShardWriter, out: 
         for index, group in job.shards.items()
         for position, subject in enumerate(group)
     ]
-    restore = _quiet_ray(options.verbose, local=options.address is None)
+    levels, added = _quiet_ray(options.verbose, local=options.address is None)
     try:
         with warnings.catch_warnings():
             if not options.verbose:
@@ -762,8 +778,10 @@ def _run_on_ray(job: _Job, options: PipelineOptions, writer: _ShardWriter, out: 
             finally:
                 results.close()  # shuts down a Ray runtime started here, even on errors
     finally:
-        for name, level in restore.items():
+        for name, level in levels.items():
             logging.getLogger(name).setLevel(level)
+        for name in added:
+            os.environ.pop(name, None)
         shutil.rmtree(parts, ignore_errors=True)
 
 
