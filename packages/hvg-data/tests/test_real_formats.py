@@ -237,7 +237,41 @@ BAD_INPUTS = {
         ),
         "0011/smplx_param.pkl: refusing to unpickle os.system",
     ),
+    "0012": (
+        "object-array dtype flag trick (segfaulted before)",
+        lambda d, s: (d.parent / "THUman2.0 SMPL-X Paras" / s / "smplx_param.pkl").write_bytes(
+            _flag_trick_pickle()
+        ),
+        "0012/smplx_param.pkl: refusing to unpickle: dtype 'V8' is not allowed",
+    ),
+    "0013": (
+        "numpy.ndarray((2**28,), 'f8') balloon",
+        lambda d, s: (d.parent / "THUman2.0 SMPL-X Paras" / s / "smplx_param.pkl").write_bytes(
+            b"cnumpy\nndarray\n((I268435456\ntS'f8'\ntR."
+        ),
+        "0013/smplx_param.pkl: refusing to unpickle: numpy.ndarray may only appear",
+    ),
 }
+
+
+def _flag_trick_pickle() -> bytes:
+    """A numpy-only pickle whose dtype state claims 'holds objects' over raw bytes."""
+    import pickle
+
+    class Reduce:
+        def __init__(self, *value) -> None:
+            self.value = value
+
+        def __reduce__(self):
+            return self.value
+
+    dtype = Reduce(np.dtype, ("V8", False, True), (3, "|", None, None, None, 8, 1, 0x3F))
+    array = Reduce(
+        np.zeros(1).__reduce__()[0],
+        (np.ndarray, (0,), b"b"),
+        (1, (2,), dtype, False, b"A" * 16),
+    )
+    return pickle.dumps({"betas": array}, protocol=3)
 
 
 @pytest.fixture(scope="module")

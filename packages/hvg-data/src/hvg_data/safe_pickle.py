@@ -107,6 +107,10 @@ _PICKLE_ERRORS = (
 )
 
 
+class _Refused(pickle.UnpicklingError):
+    """The pickle is well-formed but asks for something dataset pickles may not hold."""
+
+
 class _ArrayClass:
     """Stand-in for ``numpy.ndarray`` and its known subclasses: only a marker, never called."""
 
@@ -116,12 +120,10 @@ class _ArrayClass:
         self.qualified_name = qualified_name
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        raise pickle.UnpicklingError(
-            f"{self.qualified_name} may only appear as the class of a pickled array"
-        )
+        raise _Refused(f"{self.qualified_name} may only appear as the class of a pickled array")
 
     def __setstate__(self, state: Any) -> None:
-        raise pickle.UnpicklingError("an array class cannot carry state")
+        raise _Refused("an array class cannot carry state")
 
 
 class _PendingDtype:
@@ -136,16 +138,16 @@ class _PendingDtype:
 
     def __setstate__(self, state: Any) -> None:
         if self._built:
-            raise pickle.UnpicklingError("a dtype was given state twice")
+            raise _Refused("a dtype was given state twice")
         self._built = True
         # (version, byteorder, subarray, names, fields, elsize, alignment, flags): structured
         # and sub-array layouts are refused, the flags (where object tricks live) are ignored.
         if not isinstance(state, tuple) or len(state) < 2:
-            raise pickle.UnpicklingError("malformed dtype state")
+            raise _Refused("malformed dtype state")
         if any(part is not None for part in state[2:5]):
-            raise pickle.UnpicklingError("structured or sub-array dtypes are not allowed")
+            raise _Refused("structured or sub-array dtypes are not allowed")
         if state[1] not in ("<", ">", "|", "="):
-            raise pickle.UnpicklingError(f"unknown byte order {state[1]!r} in a dtype")
+            raise _Refused(f"unknown byte order {state[1]!r} in a dtype")
         self._byteorder = state[1]
 
     def resolve(self) -> np.dtype:
@@ -158,24 +160,22 @@ class _PendingDtype:
 
 def _checked_dtype(spec: Any) -> np.dtype:
     if not isinstance(spec, str) or not 1 <= len(spec) <= 8 or not spec.isascii():
-        raise pickle.UnpicklingError(f"dtype spec {spec!r} is not a short type string")
+        raise _Refused(f"dtype spec {spec!r} is not a short type string")
     try:
         dtype = np.dtype(spec)
     except TypeError as error:
-        raise pickle.UnpicklingError(f"unknown dtype {spec!r}") from error
+        raise _Refused(f"unknown dtype {spec!r}") from error
     if dtype.kind not in ALLOWED_DTYPE_KINDS or dtype.hasobject or dtype.fields is not None:
-        raise pickle.UnpicklingError(
-            f"dtype {spec!r} is not allowed (only numbers and strings; no objects)"
-        )
+        raise _Refused(f"dtype {spec!r} is not allowed (only numbers and strings; no objects)")
     if dtype.itemsize == 0:
-        raise pickle.UnpicklingError(f"zero-size dtype {spec!r} is not allowed")
+        raise _Refused(f"zero-size dtype {spec!r} is not allowed")
     return dtype
 
 
 def _as_dtype(value: Any) -> np.dtype:
     if isinstance(value, _PendingDtype):
         return value.resolve()
-    raise pickle.UnpicklingError(f"expected a dtype, got {type(value).__name__}")
+    raise _Refused(f"expected a dtype, got {type(value).__name__}")
 
 
 def _as_shape(value: Any) -> tuple[int, ...]:
@@ -186,7 +186,7 @@ def _as_shape(value: Any) -> tuple[int, ...]:
         or len(value) > MAX_NDIM
         or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in value)
     ):
-        raise pickle.UnpicklingError(f"malformed array shape {value!r}")
+        raise _Refused(f"malformed array shape {value!r}")
     return value
 
 
@@ -197,10 +197,10 @@ def _as_bytes(value: Any) -> bytes | bytearray:
         try:
             return value.encode("latin1")
         except UnicodeEncodeError as error:
-            raise pickle.UnpicklingError("array data is not a byte string") from error
+            raise _Refused("array data is not a byte string") from error
     if isinstance(value, pickle.PickleBuffer):
         return bytes(value.raw())
-    raise pickle.UnpicklingError(f"array data must be bytes, got {type(value).__name__}")
+    raise _Refused(f"array data must be bytes, got {type(value).__name__}")
 
 
 class _PendingArray:
@@ -214,9 +214,9 @@ class _PendingArray:
 
     def __setstate__(self, state: Any) -> None:
         if self.array is not None:
-            raise pickle.UnpicklingError("an array was given state twice")
+            raise _Refused("an array was given state twice")
         if not isinstance(state, tuple) or len(state) not in (4, 5):
-            raise pickle.UnpicklingError("malformed array state")
+            raise _Refused("malformed array state")
         shape, dtype, fortran, data = state[-4:]
         order = "F" if fortran is True or fortran == 1 else "C"
         self.array = self._loader.build_array(data, _as_dtype(dtype), _as_shape(shape), order)
@@ -289,7 +289,7 @@ class RestrictedUnpickler(pickle.Unpickler):
         raw = _as_bytes(data)
         count = math.prod(shape)
         if count * dtype.itemsize != len(raw):
-            raise pickle.UnpicklingError(
+            raise _Refused(
                 f"array data holds {len(raw)} bytes, shape {shape} of {dtype} needs "
                 f"{count * dtype.itemsize}"
             )
@@ -309,21 +309,19 @@ class RestrictedUnpickler(pickle.Unpickler):
 
     def _reconstruct(self, subtype: Any, shape: Any = (0,), code: Any = b"b") -> _PendingArray:
         if not isinstance(subtype, _ArrayClass):
-            raise pickle.UnpicklingError("_reconstruct may only build numpy arrays")
+            raise _Refused("_reconstruct may only build numpy arrays")
         return _PendingArray(self)
 
     def _frombuffer(self, buffer: Any, dtype: Any, shape: Any, order: Any = "C") -> np.ndarray:
         if order not in ("C", "F"):
-            raise pickle.UnpicklingError(f"unknown array order {order!r}")
+            raise _Refused(f"unknown array order {order!r}")
         return self.build_array(buffer, _as_dtype(dtype), _as_shape(shape), order)
 
     def _scalar(self, dtype: Any, data: Any = None) -> Any:
         resolved = _as_dtype(dtype)
         raw = _as_bytes(data)
         if len(raw) != resolved.itemsize:
-            raise pickle.UnpicklingError(
-                f"scalar of {resolved} needs {resolved.itemsize} bytes, got {len(raw)}"
-            )
+            raise _Refused(f"scalar of {resolved} needs {resolved.itemsize} bytes, got {len(raw)}")
         self._spend(len(raw))
         return np.frombuffer(raw, dtype=resolved, count=1).astype(resolved.newbyteorder("="))[0]
 
@@ -348,11 +346,11 @@ class RestrictedUnpickler(pickle.Unpickler):
 
     def _latin1_encode(self, text: Any, encoding: Any = "utf-8", errors: Any = "strict") -> bytes:
         if not isinstance(text, str) or encoding not in ("latin1", "latin-1", "iso-8859-1"):
-            raise pickle.UnpicklingError("_codecs.encode is only allowed for latin1 text")
+            raise _Refused("_codecs.encode is only allowed for latin1 text")
         try:
             return text.encode("latin1")
         except UnicodeEncodeError as error:
-            raise pickle.UnpicklingError("text is not latin1") from error
+            raise _Refused("text is not latin1") from error
 
 
 def _finish(root: Any) -> Any:
@@ -367,19 +365,19 @@ def _finish(root: Any) -> Any:
     def leaf(obj: Any) -> tuple[bool, Any]:
         if isinstance(obj, _PendingArray):
             if obj.array is None:
-                raise pickle.UnpicklingError("an array was never given its data")
+                raise _Refused("an array was never given its data")
             return True, obj.array
         if isinstance(obj, _PendingDtype):
             return True, obj.resolve()
         if isinstance(obj, _ArrayClass):
-            raise pickle.UnpicklingError("a bare array class is not data")
+            raise _Refused("a bare array class is not data")
         if isinstance(obj, (list, dict, tuple, set, frozenset)):
             return False, None
         if isinstance(obj, (str, bytes, bytearray, int, float, complex, bool, type(None))):
             return True, obj
         if isinstance(obj, (np.ndarray, np.generic)):
             return True, obj
-        raise pickle.UnpicklingError(f"unexpected object of type {type(obj).__name__}")
+        raise _Refused(f"unexpected object of type {type(obj).__name__}")
 
     # Post-order traversal with an explicit stack: (object, children visited?).
     stack: list[tuple[Any, bool]] = [(root, False)]
@@ -411,7 +409,7 @@ def _finish(root: Any) -> Any:
             obj.update(items)
         else:
             if any(id(c) not in done for c in flat):
-                raise pickle.UnpicklingError("a tuple or set contains itself")
+                raise _Refused("a tuple or set contains itself")
             rebuilt = [done[id(c)] for c in flat]
             done[key] = type(obj)(rebuilt) if isinstance(obj, (set, frozenset)) else tuple(rebuilt)
             keep_alive.append(obj)
@@ -459,6 +457,12 @@ def loads(data: bytes, *, source: str = "<bytes>") -> Any:
         return _finish(unpickler.load())
     except InputError:
         raise
+    except _Refused as error:
+        raise InputError(
+            f"refusing to unpickle: {error} (dataset pickles may hold only numpy arrays of "
+            "numbers or strings and plain containers)",
+            path=source,
+        ) from error
     except _PICKLE_ERRORS as error:
         raise InputError(
             f"corrupt or truncated pickle, or not a plain dataset pickle "
