@@ -1,29 +1,25 @@
-"""``hvg demo``: the whole pipeline on the built-in default, on a CPU, in minutes.
+"""``hvg demo``: the whole method on a CPU, from nothing: data, VAE, two training stages, sampling.
 
-1. **data**: render ``synthetic`` people into HDF5 shards with ``hvg-data`` (Ray Data by
-   default): training subjects (multi-view, one frame) and one held-out walking subject
-   (multi-view, several frames) whose first view and frame is the reference image.
-2. **train**: the ``tiny`` config of ``hvg-model train`` on the training shards.
-3. **generate**: export the trained checkpoint as a pipeline and generate the held-out subject's
-   multi-view video from its reference image, bone maps and cameras, with the ``hvg`` sampler
-   and, for comparison, a baseline sampler.
-4. **evaluate**: SSIM, PSNR and L1 always; LPIPS, FID, FVD and FID-VID when their weight files
-   are present (``hvg-eval weights where``), otherwise the report says what is missing.
-5. **report**: ``report.html`` and ``report.md`` with the video grids, bone maps, loss curve and
-   metric table, plus ``metrics.json`` and the MP4 files.
+No weights can be downloaded, so the demo trains everything it needs from synthetic people:
 
-The tiny model's VAE and CLIP encoder are random (no weights can be downloaded), so the decoded
-videos are noise-like textures whatever the denoiser learns: the demo proves
-that every stage runs and connects, not the paper's image quality (that needs SVD-xt weights and
-GPUs, see ``docs/reproducing.md``).
+1. **data**: walking ``synthetic`` people rendered into shards with ``hvg-data`` (grey
+   background, every view and frame) and one held-out walking subject.
+2. **vae**: the tiny ``AutoencoderKLTemporalDecoder`` learns to reconstruct the training clips
+   and is saved as ``OUT/vae`` and inside the tiny SVD directory ``OUT/svd`` (reusable:
+   ``hvg-model train --svd-dir OUT/svd``).
+3. **stage 1**: the tiny HVG DenoisingNet and ReferenceNet on multi-view images.
+4. **stage 2**: the same network on multi-view multi-frame windows, initialised from stage 1.
+5. **generate**: the held-out subject from its reference image, bone maps and cameras with the
+   paper's ``hvg`` sampler, a baseline sampler, and the pose ablation (bone maps zeroed).
+6. **evaluate**: silhouette IoU, SSIM, PSNR and L1 of each against the ground truth, and of the
+   reference image copied everywhere; LPIPS/FID/FVD/FID-VID when their weight files exist.
+7. **report**: ``report.html``, ``report.md``, ``metrics.json`` (:mod:`hvg_model.demo_report`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import html
-import json
-import shutil
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,8 +28,7 @@ from typing import Any
 
 import click
 
-WEIGHT_FREE_METRICS = ("ssim", "psnr", "l1")
-WEIGHTED_METRICS = ("lpips", "fid", "fvd", "fid-vid")
+STAGES = 7
 
 
 @dataclass(frozen=True)
@@ -41,51 +36,74 @@ class DemoSettings:
     """Sizes of the demo run.
 
     Attributes:
-        subjects: Synthetic training subjects.
+        subjects: Synthetic training subjects (each a short walk).
         train_views: Views rendered per training subject.
-        size: Image side in pixels (a multiple of 8).
-        train_steps: Optimiser steps of the tiny config.
+        train_frames: Frames rendered per training subject.
+        size: Image side in pixels (a multiple of 16).
+        crop_extent: Side of the pelvis-centred crop in metres (smaller = bigger person).
+        vae_steps: Optimiser steps of the VAE.
+        vae_batch_clips: Clips of 4 frames per VAE step.
+        stage1_steps: Optimiser steps of stage 1 (multi-view).
+        stage1_batch: Subjects per stage-1 step.
+        stage2_steps: Optimiser steps of stage 2 (multi-view multi-frame).
+        lr: Peak learning rate of both stages.
         views: Views of the generated video (an orbit).
         frames: Frames of the generated video.
         steps: Denoising steps.
+        guidance: Largest classifier-free guidance scale (1 = off).
         view_window: View window of the samplers (cyclic over the orbit).
         view_overlap: Views shared by neighbouring view windows.
-        frame_window: Frame window of the samplers.
+        frame_window: Frame window of the samplers (and stage 2's frames).
         frame_overlap: Frames shared by neighbouring temporal windows.
         baseline: Registered sampler generated for comparison.
-        executor: ``"ray"`` (Ray Data, local cluster) or ``"local"`` (in-process) rendering.
+        executor: ``"local"`` (in-process; the fastest on a small machine) or ``"ray"`` (Ray
+            Data on a local cluster, as ``hvg-data render`` runs by default) rendering.
         seed: Seed of data, training and sampling.
     """
 
-    subjects: int = 8
+    subjects: int = 12
     train_views: int = 4
+    train_frames: int = 8
     size: int = 64
-    train_steps: int = 200
+    crop_extent: float = 1.9
+    vae_steps: int = 250
+    vae_batch_clips: int = 2
+    stage1_steps: int = 250
+    stage1_batch: int = 2
+    stage2_steps: int = 100
+    lr: float = 1e-3
     views: int = 4
     frames: int = 8
     steps: int = 10
+    guidance: float = 1.5
     view_window: int = 2
     view_overlap: int = 1
     frame_window: int = 4
     frame_overlap: int = 2
     baseline: str = "human4dit"
-    executor: str = "ray"
+    executor: str = "local"
     seed: int = 0
 
 
-#: The smallest settings that still exercise every stage (CI's integration test).
+#: The smallest settings that still exercise every stage and show learning (CI's test).
 SMALLEST = DemoSettings(
-    subjects=2,
+    subjects=3,
     train_views=2,
+    train_frames=4,
     size=32,
-    train_steps=3,
+    vae_steps=80,
+    vae_batch_clips=2,
+    stage1_steps=30,
+    stage2_steps=8,
     views=3,
     frames=4,
-    steps=2,
+    steps=3,
     frame_window=2,
     frame_overlap=1,
-    executor="local",
 )
+
+#: A longer run for a better picture (about three times the default's time).
+QUALITY = DemoSettings(subjects=24, vae_steps=600, stage1_steps=700, stage2_steps=300, steps=20)
 
 
 @dataclass
@@ -93,14 +111,15 @@ class DemoResult:
     """What a demo run wrote.
 
     Attributes:
-        out: The output folder.
+        out: The output folder (absolute).
         report_html: ``report.html``.
         report_md: ``report.md``.
         metrics_json: ``metrics.json``.
-        videos: MP4 files by role (``ground_truth``, ``hvg``, baseline name, ``bone_maps``).
-        metrics: Metric values by sampler then metric (``None`` where not computed).
+        videos: MP4 files by role.
+        metrics: Metric values by role then metric (``None`` where not computed).
         notes: Metrics that were not computed and why.
-        timings: Seconds per stage.
+        learning: VAE PSNRs and denoiser losses (with the predict-zero level).
+        timings: Wall and CPU seconds per stage.
     """
 
     out: Path
@@ -108,410 +127,221 @@ class DemoResult:
     report_md: Path
     metrics_json: Path
     videos: dict[str, Path]
-    metrics: dict[str, dict[str, float | None]]
+    metrics: dict[str, dict[str, Any]]
     notes: dict[str, str]
-    timings: dict[str, float]
+    learning: dict[str, Any]
+    timings: dict[str, dict[str, float]]
 
 
-def _stage(echo: Callable[[str], None], index: int, title: str) -> float:
-    echo(click.style(f"[{index}/5] {title}", bold=True))
-    return time.perf_counter()
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children (Ray workers are not counted)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
 
 
-def render_data(out: Path, settings: DemoSettings) -> tuple[Path, Path]:
-    """Render the training shards and the held-out walking subject; returns both folders."""
-    from hvg_data.config import RenderConfig
-    from hvg_data.pipeline import PipelineOptions, run_render
+class _Stages:
+    """Prints ``[i/N] title`` lines and records wall and CPU time per stage."""
 
-    options = PipelineOptions(executor=settings.executor, num_workers=2, progress=True)
-    train_dir, test_dir = out / "data" / "train", out / "data" / "test"
-    run_render(
-        "synthetic",
-        None,
-        train_dir,
-        RenderConfig(views=settings.train_views, size=settings.size, shard_size=4),
-        adapter_options={"count": settings.subjects, "seed": settings.seed},
-        options=options,
-    )
-    # A different seed draws a different person: the held-out subject is never trained on.
-    run_render(
-        "synthetic",
-        None,
-        test_dir,
-        RenderConfig(views=settings.views, size=settings.size, shard_size=1),
-        adapter_options={"count": 1, "frames": settings.frames, "seed": settings.seed + 1000},
-        options=options,
-    )
-    return train_dir, test_dir
+    def __init__(self, echo: Callable[[str], None]) -> None:
+        self.echo = echo
+        self.timings: dict[str, dict[str, float]] = {}
+        self.index = 0
+
+    def run(self, key: str, title: str, work: Callable[[], Any]) -> Any:
+        self.index += 1
+        self.echo(click.style(f"[{self.index}/{STAGES}] {title}", bold=True))
+        wall, cpu = time.perf_counter(), _cpu_seconds()
+        result = work()
+        self.timings[key] = {
+            "wall_s": time.perf_counter() - wall,
+            "cpu_s": _cpu_seconds() - cpu,
+        }
+        return result
 
 
-def train_model(out: Path, train_dir: Path, settings: DemoSettings) -> Path:
-    """Train the tiny config on the rendered shards; returns the run directory."""
-    from hvg_model.training import load_config, train
+def _losses(run_dir: Path) -> list[float]:
+    from hvg_model.training.metrics_log import read_metrics
 
-    run_dir = out / "train"
-    if run_dir.exists():
-        shutil.rmtree(run_dir)  # a demo always starts a fresh run
-    config = load_config(
-        "tiny",
-        [
-            "data.dataset=shards",
-            f"data.path={train_dir}",
-            f"data.image_size={settings.size}",
-            f"data.views={min(2, settings.train_views)}",
-            f"schedule.max_steps={settings.train_steps}",
-            f"schedule.checkpoint_every={settings.train_steps}",
-            f"schedule.seed={settings.seed}",
-        ],
-    )
-    train(config, run_dir, show_progress=True)
-    return run_dir
+    return [row["loss"] for row in read_metrics(run_dir / "metrics.jsonl")]
 
 
-def held_out_subject(test_dir: Path) -> dict[str, Any]:
-    """The held-out subject's arrays: ``rgb (V, T, H, W, 3)``, bone maps, cameras, joints."""
-    import h5py
-    from hvg_data.shards import iter_manifest_samples, read_sample_arrays
-
-    path, name = next(iter(iter_manifest_samples(test_dir)))
-    with h5py.File(path, "r") as handle:
-        return read_sample_arrays(handle["samples"][name])
-
-
-def conditioning_of(sample: dict[str, Any], pose_signal: str) -> dict[str, Any]:
-    """Reference image, encoded pose maps and rotations of one subject, batched (B = 1).
-
-    Returns:
-        ``reference (1, 3, H, W)``, ``pose_maps (1, V, T, C, H, W)``, ``rotations (1, V, 3, 3)``
-        and ``frames (1, V, T, 3, H, W)`` (the ground truth), all float32.
-    """
-    import torch
-
-    from hvg_model.pose_input import encode_stored_bonemap
-
-    rgb = torch.from_numpy(sample["rgb"]).float().div(255).permute(0, 1, 4, 2, 3)  # V T 3 H W
-    depth = torch.from_numpy(sample["depth"].astype("float32"))  # V T H W
-    normal = torch.from_numpy(sample["normal"]).permute(0, 1, 4, 2, 3)  # V T 3 H W uint8
-    rotations = torch.from_numpy(sample["R"]).float()
-    translations = torch.from_numpy(sample["t"]).float()
-    pelvis = torch.from_numpy(sample["joints"][:, 0]).float()  # T 3
-    centres = -torch.einsum("vji,vj->vi", rotations, translations)  # camera centres, V 3
-    distance = (pelvis[None] - centres[:, None]).norm(dim=-1)  # V T
-    pose_maps = encode_stored_bonemap(depth, normal, distance, pose_signal=pose_signal)
-    return {
-        "reference": rgb[0, 0][None],
-        "pose_maps": pose_maps[None],
-        "rotations": rotations[None],
-        "frames": rgb[None],
-    }
-
-
-def write_frame_tree(frames: Any, root: Path) -> None:
-    """``(V, T, 3, H, W)`` in [0, 1] → ``root/view_VV/TTTT.png`` (hvg-eval's generator layout)."""
+def _write_reference(out: Path, reference: Any) -> Path:
+    import torch.nn.functional as F
     from hvg_bonemap.media import write_png
 
     from hvg_model.video_io import to_uint8
 
-    images = to_uint8(frames).numpy()
-    for view, video in enumerate(images):
-        folder = root / f"view_{view:02d}"
-        folder.mkdir(parents=True, exist_ok=True)
-        for frame, image in enumerate(video):
-            write_png(folder / f"{frame:04d}.png", image)
-
-
-def generate_videos(
-    out: Path, run_dir: Path, inputs: dict[str, Any], settings: DemoSettings
-) -> tuple[dict[str, Any], dict[str, Path]]:
-    """Export the trained pipeline and generate with ``hvg`` and the baseline sampler."""
-    from hvg_model.pipeline import HVGPipeline
-    from hvg_model.training.export import export_pipeline
-    from hvg_model.video_io import write_video_outputs
-
-    pipeline = HVGPipeline.from_pretrained(export_pipeline(run_dir, out / "pipeline"))
-    options = {
-        "frame_window": settings.frame_window,
-        "frame_overlap": settings.frame_overlap,
-        "view_window": settings.view_window,
-        "view_overlap": settings.view_overlap,
-    }
-    generated, videos = {}, {}
-    for sampler in ("hvg", settings.baseline):
-        result = pipeline(
-            inputs["reference"],
-            inputs["pose_maps"],
-            inputs["rotations"],
-            sampler=sampler,
-            sampler_options=options,
-            num_steps=settings.steps,
-            seed=settings.seed,
-            show_progress=True,
-        )
-        generated[sampler] = result.frames
-        folder = out / "videos" / sampler
-        written = write_video_outputs(result.frames, folder, prefix=sampler, write_pngs=False)
-        videos[sampler] = next(p for p in written if p.suffix == ".mp4")
-        write_frame_tree(result.frames[0], out / "eval" / sampler / "subject")
-    truth = write_video_outputs(
-        inputs["frames"], out / "videos" / "ground_truth", prefix="ground_truth", write_pngs=False
-    )
-    videos["ground_truth"] = next(p for p in truth if p.suffix == ".mp4")
-    write_frame_tree(inputs["frames"][0], out / "eval" / "ground_truth" / "subject")
-    pose_preview = _pose_preview(inputs["pose_maps"])
-    bones = write_video_outputs(
-        pose_preview, out / "videos" / "bone_maps", prefix="bone_maps", write_pngs=False
-    )
-    videos["bone_maps"] = next(p for p in bones if p.suffix == ".mp4")
-    return generated, videos
-
-
-def _pose_preview(pose_maps: Any) -> Any:
-    """RGB pictures of encoded bone maps ``(B, V, T, C, H, W)``: normal code, or depth as grey."""
-    channels = pose_maps.shape[3]
-    if channels >= 4:  # depth code then normal code
-        return pose_maps[:, :, :, 1:4]
-    if channels == 3:
-        return pose_maps
-    return pose_maps[:, :, :, :1].expand(-1, -1, -1, 3, -1, -1)
-
-
-def evaluate_videos(
-    out: Path, samplers: list[str]
-) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
-    """Weight-free metrics always; weighted ones when their files are present."""
-    from hvg_core.errors import HVGError
-    from hvg_eval.evaluate import evaluate
-
-    real = out / "eval" / "ground_truth"
-    values: dict[str, dict[str, Any]] = {}
-    notes: dict[str, str] = {}
-    for sampler in samplers:
-        fake = out / "eval" / sampler
-        document = evaluate(list(WEIGHT_FREE_METRICS), real, fake)
-        values[sampler] = {n: document["metrics"][n]["value"] for n in WEIGHT_FREE_METRICS}
-        for name in WEIGHTED_METRICS:
-            try:
-                result = evaluate([name], real, fake, skip_missing=True)["metrics"][name]
-            except HVGError as error:
-                # Too few frames or views for this metric at demo sizes: say so in the report.
-                values[sampler][name] = None
-                notes[name] = f"not computed at demo size: {error}"
-                continue
-            values[sampler][name] = result["value"]
-            if result.get("skipped"):
-                notes[name] = result["skipped"]
-    return values, notes
-
-
-def _relative(path: Path, root: Path) -> str:
-    return path.relative_to(root).as_posix()
-
-
-def write_report(
-    out: Path,
-    settings: DemoSettings,
-    run_dir: Path,
-    videos: dict[str, Path],
-    metrics: dict[str, dict[str, Any]],
-    notes: dict[str, str],
-    timings: dict[str, float],
-) -> tuple[Path, Path, Path]:
-    """``report.html``, ``report.md`` and ``metrics.json``."""
-    from hvg_model.training.metrics_log import read_metrics
-
-    losses = [row["loss"] for row in read_metrics(run_dir / "metrics.jsonl")]
-    loss_curve = run_dir / "loss_curve.png"
-    sheets = {role: _sheet_of(path) for role, path in videos.items()}
-    metric_names = [*WEIGHT_FREE_METRICS, *WEIGHTED_METRICS]
-    document = {
-        "settings": dataclasses.asdict(settings),
-        "metrics": metrics,
-        "not_computed": notes,
-        "training": {
-            "steps": len(losses),
-            "first_loss": losses[0] if losses else None,
-            "last_loss": losses[-1] if losses else None,
-        },
-        "timings_s": timings,
-        "videos": {role: _relative(path, out) for role, path in videos.items()},
-    }
-    metrics_json = out / "metrics.json"
-    metrics_json.write_text(json.dumps(document, indent=2) + "\n")
-
-    def cell(value: Any) -> str:
-        return "—" if value is None else f"{value:.4f}"
-
-    header = "| sampler | " + " | ".join(m.upper() for m in metric_names) + " |"
-    rule = "|---" * (len(metric_names) + 1) + "|"
-    rows = [
-        f"| {sampler} | " + " | ".join(cell(values.get(m)) for m in metric_names) + " |"
-        for sampler, values in metrics.items()
-    ]
-    note_lines = [f"- **{name}**: {text}" for name, text in sorted(notes.items())]
-    roles = ["ground_truth", "bone_maps", "hvg", settings.baseline]
-    md = [
-        "# HVG demo report",
-        "",
-        f"Synthetic data ({settings.subjects} training subjects, {settings.train_views} views, "
-        f"{settings.size}² px), tiny model trained {len(losses)} steps, generation of a held-out "
-        f"walking subject: {settings.views} views × {settings.frames} frames, {settings.steps} "
-        f"denoising steps, samplers `hvg` and `{settings.baseline}`.",
-        "",
-        "## Metrics (generated vs ground truth)",
-        "",
-        header,
-        rule,
-        *rows,
-        "",
-        *(["Not computed:", "", *note_lines, ""] if note_lines else []),
-        "## Videos (rows: views, columns: frames)",
-        "",
-        *[
-            f"- {role}: [{_relative(videos[role], out)}]({_relative(videos[role], out)})\n\n"
-            f"  ![{role}]({_relative(sheets[role], out)})"
-            for role in roles
-        ],
-        "",
-        "## Training loss",
-        "",
-        f"![loss curve]({_relative(loss_curve, out)})" if loss_curve.is_file() else "(no curve)",
-        "",
-        "## Time per stage",
-        "",
-        *[f"- {stage}: {seconds:.1f} s" for stage, seconds in timings.items()],
-        "",
-    ]
-    report_md = out / "report.md"
-    report_md.write_text("\n".join(md))
-
-    def figure(role: str) -> str:
-        video = html.escape(_relative(videos[role], out))
-        sheet = html.escape(_relative(sheets[role], out))
-        return (
-            f"<figure><figcaption>{html.escape(role)}</figcaption>"
-            f'<video src="{video}" controls loop autoplay muted></video>'
-            f'<img src="{sheet}" alt="{html.escape(role)} views × frames"></figure>'
-        )
-
-    table = (
-        "<table><tr><th>sampler</th>"
-        + "".join(f"<th>{m.upper()}</th>" for m in metric_names)
-        + "</tr>"
-        + "".join(
-            f"<tr><td>{html.escape(s)}</td>"
-            + "".join(f"<td>{cell(v.get(m))}</td>" for m in metric_names)
-            + "</tr>"
-            for s, v in metrics.items()
-        )
-        + "</table>"
-    )
-    notes_html = "".join(
-        f"<li><b>{html.escape(n)}</b>: {html.escape(t)}</li>" for n, t in sorted(notes.items())
-    )
-    page = f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>HVG demo report</title>
-<style>body{{font-family:sans-serif;max-width:70em;margin:2em auto}}
-figure{{display:inline-block;margin:0.5em;vertical-align:top}}
-img,video{{image-rendering:pixelated;min-width:16em;display:block}}
-table{{border-collapse:collapse}}td,th{{border:1px solid #999;padding:0.3em 0.6em}}</style>
-</head><body><h1>HVG demo report</h1>
-<p>{html.escape(md[2])}</p>
-<h2>Metrics (generated vs ground truth)</h2>{table}
-{f"<p>Not computed:</p><ul>{notes_html}</ul>" if notes_html else ""}
-<h2>Videos (rows: views, columns: frames)</h2>{"".join(figure(r) for r in roles)}
-<h2>Training loss</h2><img src="{html.escape(_relative(loss_curve, out))}" alt="loss curve">
-</body></html>
-"""
-    report_html = out / "report.html"
-    report_html.write_text(page)
-    return report_html, report_md, metrics_json
-
-
-def _sheet_of(video: Path) -> Path:
-    """The contact sheet ``write_video_outputs`` wrote beside ``<prefix>_b0.mp4``."""
-    return video.with_name(video.stem + "_sheet.png")
+    scale = max(1, 256 // reference.shape[-1])
+    big = F.interpolate(reference, scale_factor=scale, mode="nearest")
+    path = out / "reference.png"
+    write_png(path, to_uint8(big[0]).numpy())
+    return path
 
 
 def run_demo(
-    out: str | Path,
+    out: str | os.PathLike[str],
     settings: DemoSettings = DemoSettings(),
     *,
     echo: Callable[[str], None] = click.echo,
 ) -> DemoResult:
-    """Run the five stages into ``out`` and return what was written."""
+    """Run the seven stages into ``out`` (resolved to an absolute path first)."""
     import torch
 
-    out = Path(out)
+    # Each stage imports its module when it starts (a long run picks up the current code).
+    from hvg_model import demo_train
+
+    out = Path(out).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(settings.seed)
-    timings: dict[str, float] = {}
+    stages = _Stages(echo)
 
-    started = _stage(echo, 1, "rendering synthetic people into shards (hvg-data)")
-    train_dir, test_dir = render_data(out, settings)
-    timings["data"] = time.perf_counter() - started
+    dirs = stages.run(
+        "data",
+        "rendering walking synthetic people into shards (hvg-data)",
+        lambda: demo_train.render_data(out, settings),
+    )
+    vae = stages.run(
+        "vae",
+        f"training the tiny VAE for {settings.vae_steps} steps",
+        lambda: demo_train.train_demo_vae(out, dirs, settings),
+    )
+    echo(f"      VAE reconstruction PSNR: train {vae.train_psnr:.1f} dB, held-out "
+         f"{vae.heldout_psnr:.1f} dB")  # fmt: skip
+    svd_dir = demo_train.build_demo_svd_dir(out, vae.path, settings.seed)
+    stage1 = stages.run(
+        "stage1",
+        f"training stage 1 (multi-view) for {settings.stage1_steps} steps",
+        lambda: demo_train.train_stage(out, settings, 1, dirs.train, svd_dir),
+    )
+    stage2 = stages.run(
+        "stage2",
+        f"training stage 2 (multi-view, multi-frame) for {settings.stage2_steps} steps",
+        lambda: demo_train.train_stage(out, settings, 2, dirs.train, svd_dir, init_from=stage1),
+    )
 
-    started = _stage(echo, 2, f"training the tiny model for {settings.train_steps} steps")
-    run_dir = train_model(out, train_dir, settings)
-    timings["train"] = time.perf_counter() - started
+    def generate() -> tuple[Any, dict[str, Path], dict[str, Any], dict[str, float]]:
+        from hvg_model import demo_eval
+        from hvg_model.pipeline import HVGPipeline
+        from hvg_model.training.export import export_pipeline
 
-    started = _stage(echo, 3, f"generating with samplers hvg and {settings.baseline}")
-    from hvg_model.training.config import load_config
-    from hvg_model.training.run import CONFIG_FILE
+        pipeline = HVGPipeline.from_pretrained(export_pipeline(stage2, out / "pipeline"))
+        pose_signal = pipeline.denoising_net.config.pose_signal
+        inputs = demo_eval.conditioning_of(demo_eval.held_out_subject(dirs.test), pose_signal)
+        videos = demo_eval.generate_videos(out, pipeline, inputs, settings)
+        losses = demo_train.denoiser_losses(pipeline, stage2, dirs.test)
+        return inputs, videos, losses
 
-    pose_signal = load_config(str(run_dir / CONFIG_FILE)).model.variant
-    inputs = conditioning_of(held_out_subject(test_dir), pose_signal)
-    _, videos = generate_videos(out, run_dir, inputs, settings)
-    timings["generate"] = time.perf_counter() - started
+    inputs, videos, held_out = stages.run(
+        "generate", f"generating with samplers hvg and {settings.baseline}", generate
+    )
 
-    started = _stage(echo, 4, "evaluating (hvg-eval)")
-    metrics, notes = evaluate_videos(out, ["hvg", settings.baseline])
-    timings["evaluate"] = time.perf_counter() - started
+    def evaluate() -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+        from hvg_model import demo_eval
 
-    _stage(echo, 5, "writing the report")
-    report_html, report_md, metrics_json = write_report(
-        out, settings, run_dir, videos, metrics, notes, timings
+        roles = ["hvg", settings.baseline, demo_eval.POSE_ABLATION, demo_eval.REFERENCE_COPY]
+        return demo_eval.evaluate_videos(out, roles, demo_train.DEMO_BACKGROUND)
+
+    metrics, notes = stages.run("evaluate", "evaluating (silhouette IoU, hvg-eval)", evaluate)
+
+    def report() -> tuple[Path, Path, Path, dict[str, Any]]:
+        from hvg_model.demo_report import ReportData, plot_losses, settings_dict, write_report
+
+        stage_losses = {"stage 1": _losses(stage1), "stage 2": _losses(stage2)}
+        learning = {
+            "vae_train_psnr": vae.train_psnr,
+            "vae_heldout_psnr": vae.heldout_psnr,
+            "vae_scaling_factor": vae.scaling_factor,
+            "vae_first_loss": vae.losses[0],
+            "vae_last_loss": vae.losses[-1],
+            "model_loss": held_out["model"],
+            "predict_zero_loss": held_out["predict_zero"],
+            "stage1_first_loss": stage_losses["stage 1"][0],
+            "stage1_last_loss": stage_losses["stage 1"][-1],
+            "stage2_steps": len(stage_losses["stage 2"]),
+            "stage2_last_loss": stage_losses["stage 2"][-1],
+        }
+        plot = plot_losses(
+            out / "losses.png", stage_losses, held_out["predict_zero"], held_out["model"]
+        )
+        data = ReportData(
+            settings=settings_dict(settings),
+            baseline=settings.baseline,
+            videos=videos,
+            reference_png=_write_reference(out, inputs["reference"]),
+            metrics=metrics,
+            notes=notes,
+            learning=learning,
+            timings=stages.timings,
+            loss_plot=plot,
+        )
+        return (*write_report(out, data), learning)
+
+    report_html, report_md, metrics_json, learning = stages.run(
+        "report", "writing the report", report
     )
     echo(f"report: {report_html}")
-    return DemoResult(out, report_html, report_md, metrics_json, videos, metrics, notes, timings)
+    return DemoResult(
+        out, report_html, report_md, metrics_json, videos, metrics, notes, learning, stages.timings
+    )
+
+
+def resolve_settings(smallest: bool, quality: bool, options: dict[str, Any]) -> DemoSettings:
+    """Settings from the command line: a preset, then explicitly given options; windows clamped.
+
+    Raises:
+        InputError: Both presets, or a size the networks cannot take.
+    """
+    from hvg_core.errors import InputError
+
+    if smallest and quality:
+        raise InputError("choose one of --smallest and --quality", field="--smallest")
+    base = SMALLEST if smallest else QUALITY if quality else DemoSettings()
+    given = {key: value for key, value in options.items() if value is not None}
+    settings = dataclasses.replace(base, **given)
+    if settings.size % 16:
+        raise InputError(
+            "must be a multiple of 16 (VAE factor 8 × one UNet downsampling)", field="--size"
+        )
+    if settings.view_window >= settings.views:
+        settings = dataclasses.replace(settings, view_window=max(1, settings.views - 1))
+    if settings.frame_window > settings.frames:
+        settings = dataclasses.replace(settings, frame_window=settings.frames)
+    if settings.frame_window > settings.train_frames:
+        settings = dataclasses.replace(settings, frame_window=settings.train_frames)
+    return dataclasses.replace(
+        settings,
+        view_overlap=min(settings.view_overlap, settings.view_window - 1),
+        frame_overlap=min(settings.frame_overlap, settings.frame_window - 1),
+    )
 
 
 @click.command()
 @click.option(
     "--out", type=click.Path(file_okay=False), default="out/demo", show_default=True,
-    help="Output folder (report.html, report.md, metrics.json, videos/).",
+    help="Output folder (report.html, report.md, metrics.json, videos/, eval/).",
 )  # fmt: skip
-@click.option("--subjects", type=click.IntRange(1), default=DemoSettings.subjects, show_default=True, help="Synthetic training subjects.")  # fmt: skip
-@click.option("--size", type=click.IntRange(16), default=DemoSettings.size, show_default=True, help="Image side in pixels (multiple of 8).")  # fmt: skip
-@click.option("--train-steps", type=click.IntRange(1), default=DemoSettings.train_steps, show_default=True, help="Training steps of the tiny model.")  # fmt: skip
-@click.option("--views", type=click.IntRange(2), default=DemoSettings.views, show_default=True, help="Views of the generated video.")  # fmt: skip
-@click.option("--frames", type=click.IntRange(2), default=DemoSettings.frames, show_default=True, help="Frames of the generated video.")  # fmt: skip
-@click.option("--steps", type=click.IntRange(1), default=DemoSettings.steps, show_default=True, help="Denoising steps.")  # fmt: skip
-@click.option("--baseline", default=DemoSettings.baseline, show_default=True, help="Registered sampler to compare with.")  # fmt: skip
-@click.option("--executor", type=click.Choice(["ray", "local"]), default=DemoSettings.executor, show_default=True, help="Render on Ray Data or in this process.")  # fmt: skip
-@click.option("--smallest", is_flag=True, help="The smallest settings that run every stage (seconds; CI).")  # fmt: skip
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of data, training and sampling.")  # fmt: skip
-def demo(out: str, smallest: bool, **options: Any) -> None:
-    """Run the whole pipeline on synthetic data: render, train, generate, evaluate, report.
+@click.option("--subjects", type=click.IntRange(1), default=None, help=f"Synthetic training subjects [default: {DemoSettings.subjects}].")  # fmt: skip
+@click.option("--size", type=click.IntRange(16), default=None, help=f"Image side in pixels, a multiple of 16 [default: {DemoSettings.size}].")  # fmt: skip
+@click.option("--vae-steps", type=click.IntRange(1), default=None, help=f"Training steps of the VAE [default: {DemoSettings.vae_steps}].")  # fmt: skip
+@click.option("--stage1-steps", type=click.IntRange(1), default=None, help=f"Training steps of stage 1 [default: {DemoSettings.stage1_steps}].")  # fmt: skip
+@click.option("--stage2-steps", type=click.IntRange(1), default=None, help=f"Training steps of stage 2 [default: {DemoSettings.stage2_steps}].")  # fmt: skip
+@click.option("--views", type=click.IntRange(2), default=None, help=f"Views of the generated video [default: {DemoSettings.views}].")  # fmt: skip
+@click.option("--frames", type=click.IntRange(2), default=None, help=f"Frames of the generated video [default: {DemoSettings.frames}].")  # fmt: skip
+@click.option("--steps", type=click.IntRange(1), default=None, help=f"Denoising steps [default: {DemoSettings.steps}].")  # fmt: skip
+@click.option("--baseline", default=None, help=f"Registered sampler to compare with [default: {DemoSettings.baseline}].")  # fmt: skip
+@click.option("--executor", type=click.Choice(["ray", "local"]), default=None, help=f"Render on Ray Data or in this process [default: {DemoSettings.executor}].")  # fmt: skip
+@click.option("--smallest", is_flag=True, help="The smallest settings that run every stage and still learn (about a minute; CI).")  # fmt: skip
+@click.option("--quality", is_flag=True, help="A longer run (more subjects and steps; about three times the default).")  # fmt: skip
+@click.option("--seed", type=int, default=None, help="Seed of data, training and sampling [default: 0].")  # fmt: skip
+def demo(out: str, smallest: bool, quality: bool, **options: Any) -> None:
+    """Train a tiny HVG model from nothing on synthetic people, generate, evaluate, report.
 
-    Under 10 minutes on 2 CPU cores with the defaults; --smallest takes seconds.
+    About 10 minutes on 2 CPU cores with the defaults; --smallest takes about a minute.
     """
     import torch
-    from hvg_core.errors import InputError
-
-    if options["size"] % 8:
-        raise InputError("must be a multiple of 8 (the VAE downsamples by 8)", field="--size")
     from transformers.utils import logging as transformers_logging
 
+    settings = resolve_settings(smallest, quality, options)
     torch.set_num_threads(1)  # the tiny networks are faster on one thread (and the CI is shared)
     transformers_logging.disable_progress_bar()  # per-file weight bars would drown the stages
-    settings = SMALLEST if smallest else DemoSettings(**options)
-    if settings.view_window >= settings.views:
-        settings = dataclasses.replace(settings, view_window=max(1, settings.views - 1))
-    if settings.frame_window >= settings.frames:
-        settings = dataclasses.replace(settings, frame_window=max(1, settings.frames // 2))
-    settings = dataclasses.replace(
-        settings,
-        view_overlap=min(settings.view_overlap, settings.view_window - 1),
-        frame_overlap=min(settings.frame_overlap, settings.frame_window - 1),
-    )
     run_demo(out, settings, echo=lambda text: click.echo(text, err=True))

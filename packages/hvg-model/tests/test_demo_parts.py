@@ -1,0 +1,119 @@
+"""The demo's parts without running it: settings, overrides, VAE helpers, silhouette IoU, report."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+from hvg_core.errors import InputError
+
+from hvg_model.demo import SMALLEST, DemoSettings, resolve_settings
+from hvg_model.demo_eval import FOREGROUND_THRESHOLD, foreground, silhouette_iou
+from hvg_model.demo_report import METRIC_COLUMNS, missing_weights
+from hvg_model.demo_train import ZeroOutput, stage_overrides
+from hvg_model.training.config import load_config, validate
+from hvg_model.training.vae import build_vae, clips_of, latent_scaling_factor, reconstruction_psnr
+
+GREY = torch.tensor([0.5, 0.5, 0.5])
+
+
+def _frames_with_box(top: int, left: int, size: int = 4, side: int = 8) -> torch.Tensor:
+    image = GREY.reshape(3, 1, 1).expand(3, side, side).clone()
+    image[:, top : top + size, left : left + size] = torch.tensor([0.9, 0.1, 0.1]).reshape(3, 1, 1)
+    return image[None]
+
+
+def test_silhouette_iou_counts_overlap_of_foreground_pixels():
+    box = _frames_with_box(0, 0)
+    assert silhouette_iou(box, box, GREY) == 1.0
+    assert silhouette_iou(box, _frames_with_box(4, 4), GREY) == 0.0
+    # Shifted by two columns: 8 shared pixels of 24 covered.
+    assert silhouette_iou(box, _frames_with_box(0, 2), GREY) == pytest.approx(8 / 24)
+    empty = GREY.reshape(1, 3, 1, 1).expand(1, 3, 8, 8)
+    assert silhouette_iou(empty, empty, GREY) == 1.0
+
+
+def test_foreground_is_distance_from_the_background_colour():
+    near = GREY + FOREGROUND_THRESHOLD / 2
+    far = GREY + torch.tensor([FOREGROUND_THRESHOLD * 1.5, 0, 0])
+    images = torch.stack([near, far]).reshape(2, 3, 1, 1)
+    assert foreground(images, GREY).flatten().tolist() == [False, True]
+
+
+def test_clips_of_takes_every_window_of_every_view():
+    videos = torch.arange(2 * 3 * 5).reshape(2, 3, 5)  # N V T
+    clips = clips_of(videos, 4)
+    assert clips.shape == (2 * 3 * 2, 4)
+    assert [c.tolist() for c in clips[:3]] == [[0, 1, 2, 3], [1, 2, 3, 4], [5, 6, 7, 8]]
+    with pytest.raises(ValueError, match="exceeds"):
+        clips_of(videos, 6)
+
+
+def test_vae_helpers_on_a_fresh_vae():
+    vae = build_vae(seed=0)
+    again = build_vae(seed=0)
+    assert all(torch.equal(a, b) for a, b in zip(vae.parameters(), again.parameters(), strict=True))
+    clips = torch.randint(0, 256, (2, 2, 3, 16, 16), dtype=torch.uint8)
+    psnr = reconstruction_psnr(vae, clips)
+    assert 0 < psnr < 20  # a random VAE does not reconstruct
+    assert latent_scaling_factor(vae, clips) > 0
+
+
+def test_zero_output_predicts_zero_with_the_latent_shape():
+    sample = torch.randn(6, 2, 8, 4, 4)
+    out = ZeroOutput()(sample, torch.zeros(6))
+    assert out.shape == (6, 2, 4, 4, 4) and not out.any()
+
+
+@pytest.mark.parametrize("stage", [1, 2])
+def test_stage_overrides_make_valid_configs(stage, tmp_path):
+    settings = DemoSettings()
+    config = load_config(
+        "tiny" if stage == 1 else "tiny-stage2",
+        stage_overrides(settings, stage, tmp_path / "data", tmp_path / "svd"),
+    )
+    validate(config)
+    assert config.data.stage == stage and config.model.svd_dir == str(tmp_path / "svd")
+    if stage == 2:
+        assert config.data.views_frames == [[settings.view_window, settings.frame_window]]
+
+
+def test_resolve_settings_presets_overrides_and_clamps():
+    assert resolve_settings(True, False, {"seed": None}) == SMALLEST
+    assert resolve_settings(False, False, {"steps": 3}).steps == 3
+    clamped = resolve_settings(False, False, {"views": 2, "frames": 2})
+    assert clamped.view_window == 1 and clamped.frame_window == 2
+    assert clamped.view_overlap == 0 and clamped.frame_overlap == 1
+    with pytest.raises(InputError, match="one of"):
+        resolve_settings(True, True, {})
+    with pytest.raises(InputError, match="multiple of 16"):
+        resolve_settings(False, False, {"size": 40})
+
+
+def test_missing_weights_table_rows_name_file_and_folder():
+    notes = {"fvd": "FVD needs ... 'i3d_pretrained_400.pt' ... hvg-eval never downloads weights."}
+    rows = missing_weights(notes)
+    assert [(r["metric"], r["file"]) for r in rows] == [("FVD", "i3d_pretrained_400.pt")]
+    assert rows[0]["where"]
+
+
+def test_metric_columns_say_direction_and_unit():
+    assert {key for key, *_ in METRIC_COLUMNS} >= {"iou", "psnr", "ssim", "l1"}
+    assert all(arrow in {"↑", "↓"} for _, _, arrow, _ in METRIC_COLUMNS)
+
+
+def test_demo_command_rejects_both_presets_with_exit_code_2(tmp_path):
+    script = shutil.which("hvg", path=os.path.dirname(sys.executable))
+    result = subprocess.run(
+        [script, "demo", "--smallest", "--quality", "--out", "out"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "--smallest" in result.stderr and not (tmp_path / "out").exists()
