@@ -125,6 +125,7 @@ def crashing_dataset(tmp_path, monkeypatch):
     return module_dir
 
 
+@pytest.mark.slow  # two Ray worker crashes and retries: minutes on 2 cores
 @pytest.mark.ray
 def test_a_dying_worker_is_that_subjects_failure(tmp_path, crashing_dataset):
     config = RenderConfig(views=2, size=32, shard_size=1)
