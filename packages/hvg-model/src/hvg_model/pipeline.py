@@ -69,7 +69,8 @@ class HVGDenoiser:
     ``shared["image_latents"]`` ``(N, 4, h, w)``, ``shared["added_time_ids"]`` ``(N, 3)``,
     ``shared["reference::<layer key>"]`` ``(N, S, C)``, ``per_image["pose_maps"]``
     ``(N, v, t, C_pose, H, W)`` and ``per_view["cameras"]`` ``(N, v, 3, 3)`` (relative
-    rotations). Rows of uncond groups are run without reference attention, in their own call.
+    rotations). Uncond rows read whatever their conditioning holds (zeros where training
+    dropped a path), in the same call as the cond rows.
     """
 
     def __init__(self, net: HVGDenoisingNet) -> None:
