@@ -140,3 +140,16 @@ def test_ema_follows_the_weights_with_warmup() -> None:
     assert other.num_updates == 1 and torch.equal(other.shadow["p"], ema.shadow["p"])
     with pytest.raises(ValueError, match="EMA state does not match"):
         ExponentialMovingAverage([("q", torch.zeros(1))], 0.9).load_state_dict(state)
+
+
+def test_on_lineage_keeps_ancestors_up_to_each_fork_and_drops_abandoned_branches() -> None:
+    lineage = [["a", 0], ["b", 2], ["c", 5]]
+    assert ckpt.on_lineage(2, [["a", 0]], lineage)  # a's checkpoint at the fork
+    assert not ckpt.on_lineage(3, [["a", 0]], lineage)  # a after the fork: abandoned
+    assert ckpt.on_lineage(5, [["a", 0], ["b", 2]], lineage)
+    assert not ckpt.on_lineage(6, [["a", 0], ["b", 2]], lineage)
+    assert ckpt.on_lineage(9, [["a", 0], ["b", 2], ["c", 5]], lineage)
+    assert not ckpt.on_lineage(4, [["x", 0]], lineage)  # another run's branch
+    # Runs and checkpoints from before lineages: a legacy checkpoint is the first session's root.
+    assert ckpt.on_lineage(7, None, None)
+    assert ckpt.on_lineage(4, None, [["b", 4]]) and not ckpt.on_lineage(5, None, [["b", 4]])

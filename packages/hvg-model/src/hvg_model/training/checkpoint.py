@@ -124,10 +124,14 @@ def on_lineage(step: int, checkpoint_lineage: Lineage | None, lineage: Lineage |
     """Whether a checkpoint (its step and the lineage that wrote it) belongs to ``lineage``.
 
     It does when its branch is on ``lineage`` and its step lies between that branch's start and
-    the start of the next branch. Without lineages (older runs) every checkpoint belongs.
+    the start of the next branch. In a run without a lineage (written before lineages) every
+    checkpoint belongs; a checkpoint without one belongs up to the step the first recorded
+    session started from (it is that session's ancestor).
     """
-    if lineage is None or not checkpoint_lineage:
-        return lineage is None
+    if lineage is None:
+        return True
+    if not checkpoint_lineage:
+        return bool(lineage) and step <= int(lineage[0][1])
     branch = checkpoint_lineage[-1][0]
     for index, (name, start) in enumerate(lineage):
         if name == branch:
