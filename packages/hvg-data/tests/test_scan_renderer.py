@@ -93,3 +93,27 @@ def test_bilinear_lookup_centre_and_wrap():
     texture = np.array([[[0, 0, 0], [100, 100, 100]]], np.uint8)  # 1 x 2
     out = bilinear_lookup(texture, np.array([[0.25, 0.5], [0.5, 0.5], [1.25, 0.5]]))
     assert out[:, 0].tolist() == [0, 50, 0]
+
+
+def _shade_one_by_one(mesh: TexturedMesh, face: int, u: float, v: float) -> np.ndarray:
+    weights = np.array([1.0 - u - v, u, v], np.float32)
+    if mesh.texture is None:
+        colour = (mesh.vertex_colors[mesh.faces[face]].astype(np.float32) * weights[:, None]).sum(0)
+        return np.clip(np.round(colour), 0, 255).astype(np.uint8)
+    uv = (mesh.uv[mesh.face_uv[face]] * weights[:, None]).sum(0)
+    return bilinear_lookup(mesh.texture, uv[None])[0]
+
+
+@pytest.mark.parametrize("textured", [True, False])
+def test_shade_hits_equals_the_per_hit_formula(textured):
+    from hvg_data.renderers.base import shade_hits
+
+    rng = np.random.default_rng(5)
+    mesh = _checker_plane() if textured else _random_mesh(3)
+    count = 200
+    face = rng.integers(0, len(mesh.faces), count)
+    u = rng.random(count, dtype=np.float32) * 0.5
+    v = rng.random(count, dtype=np.float32) * 0.5
+    fast = shade_hits(mesh, face, u, v)
+    slow = np.stack([_shade_one_by_one(mesh, f, a, b) for f, a, b in zip(face, u, v)])
+    np.testing.assert_array_equal(fast, slow)

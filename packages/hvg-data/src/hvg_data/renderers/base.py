@@ -61,7 +61,12 @@ def _camera_directions(k_bytes: bytes, width: int, height: int) -> np.ndarray:
 
 
 def camera_rays(
-    K: np.ndarray, R: np.ndarray, t: np.ndarray, width: int, height: int
+    K: np.ndarray,
+    R: np.ndarray,
+    t: np.ndarray,
+    width: int,
+    height: int,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """World-space rays through pixel centres (integer + 0.5) of one camera.
 
@@ -71,6 +76,8 @@ def camera_rays(
         t: (3,) world-to-camera translation.
         width: Image width W.
         height: Image height H.
+        out: Optional (H*W, 3) float32 array to write the directions into (e.g. one view's
+            slice of a batch of views), saving a copy.
 
     Returns:
         ``origin (3,)`` float64 camera centre and ``directions (H*W, 3)`` float32 unit vectors,
@@ -82,7 +89,7 @@ def camera_rays(
     camera = _camera_directions(K.tobytes(), int(width), int(height))
     rotation = np.asarray(R, np.float32)
     # Rows R^T d as three broadcast multiply-adds: matmul with an inner size of 3 is much slower.
-    world = camera[:, 0:1] * rotation[0]
+    world = np.multiply(camera[:, 0:1], rotation[0], out=out)
     world += camera[:, 1:2] * rotation[1]
     world += camera[:, 2:3] * rotation[2]
     origin = -np.asarray(R, np.float64).T @ np.asarray(t, np.float64)
@@ -103,13 +110,23 @@ def shade_hits(
     Returns:
         (P, 3) uint8 colours (bilinear texture lookup, or interpolated vertex colours).
     """
-    w = np.stack([1.0 - bary_u - bary_v, bary_u, bary_v], -1).astype(np.float32)[..., None]
+    w1 = bary_u.astype(np.float32)[:, None]
+    w2 = bary_v.astype(np.float32)[:, None]
+    w0 = (1.0 - bary_u - bary_v).astype(np.float32)[:, None]
     if mesh.texture is not None and mesh.uv is not None and mesh.face_uv is not None:
-        uv = (mesh.uv[mesh.face_uv[triangle]] * w).sum(1)
+        corner = mesh.face_uv[triangle]  # (P, 3)
+        # Corner by corner, in the order a sum over the corner axis adds them (same rounding),
+        # without materialising the (P, 3, 2) weighted corners.
+        uv = mesh.uv[corner[:, 0]] * w0
+        uv += mesh.uv[corner[:, 1]] * w1
+        uv += mesh.uv[corner[:, 2]] * w2
         return bilinear_lookup(mesh.texture, uv)
     assert mesh.vertex_colors is not None
-    colors = mesh.vertex_colors[mesh.faces[triangle]].astype(np.float32)
-    return np.clip(np.round((colors * w).sum(1)), 0, 255).astype(np.uint8)
+    corner = mesh.faces[triangle]
+    colors = mesh.vertex_colors[corner[:, 0]].astype(np.float32) * w0
+    colors += mesh.vertex_colors[corner[:, 1]].astype(np.float32) * w1
+    colors += mesh.vertex_colors[corner[:, 2]].astype(np.float32) * w2
+    return np.clip(np.round(colors), 0, 255).astype(np.uint8)
 
 
 def bilinear_lookup(texture: np.ndarray, uv: np.ndarray) -> np.ndarray:
@@ -127,14 +144,15 @@ def bilinear_lookup(texture: np.ndarray, uv: np.ndarray) -> np.ndarray:
     y = (1.0 - (uv[:, 1] % 1.0)) * height - 0.5
     x0, y0 = np.floor(x), np.floor(y)
     fx, fy = (x - x0)[:, None], (y - y0)[:, None]
-    x0 = x0.astype(np.int64) % width
-    y0 = y0.astype(np.int64) % height
-    x1, y1 = (x0 + 1) % width, (y0 + 1) % height
-
-    def texel(row: np.ndarray, col: np.ndarray) -> np.ndarray:
-        # Gather first, convert after: never convert the whole (large) texture per call.
-        return texture[row, col].astype(np.float32)
-
-    top = texel(y0, x0) * (1 - fx) + texel(y0, x1) * fx
-    bottom = texel(y1, x0) * (1 - fx) + texel(y1, x1) * fx
+    col0 = x0.astype(np.int64) % width
+    row0 = (y0.astype(np.int64) % height) * width
+    col1 = (col0 + 1) % width
+    row1 = (row0 + width) % (height * width)
+    # One gather of the four texels by flat index (2-D fancy indexing is slower), converted after
+    # the gather: never convert the whole (large) texture per call.
+    flat = texture.reshape(-1, texture.shape[-1])
+    index = np.stack([row0 + col0, row0 + col1, row1 + col0, row1 + col1])
+    t00, t01, t10, t11 = np.take(flat, index, axis=0).astype(np.float32)
+    top = t00 * (1 - fx) + t01 * fx
+    bottom = t10 * (1 - fx) + t11 * fx
     return np.clip(np.round(top * (1 - fy) + bottom * fy), 0, 255).astype(np.uint8)
