@@ -451,10 +451,13 @@ def loads(data: bytes, *, source: str = "<bytes>") -> Any:
             path=source,
         ) from error
     except _PICKLE_ERRORS as error:
+        detail = (
+            "the file ends before the pickle does"
+            if isinstance(error, EOFError) or not str(error)
+            else f"{type(error).__name__}: {error}"
+        )
         raise InputError(
-            f"corrupt or truncated pickle, or not a plain dataset pickle "
-            f"({type(error).__name__}: {error})",
-            path=source,
+            f"corrupt or truncated pickle, or not a plain dataset pickle ({detail})", path=source
         ) from error
 
 
