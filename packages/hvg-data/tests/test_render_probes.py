@@ -84,7 +84,7 @@ def test_a_locked_folder_names_its_holder_and_a_dead_holder_is_taken_over(tmp_pa
             sys.executable,
             "-c",
             "import sys, time\n"
-            "from hvg_data.dirlock import FolderLock\n"
+            "from hvg_core.folder_lock import FolderLock\n"
             "FolderLock('out', 'test holder').acquire()\n"
             "print('locked', flush=True)\n"
             "time.sleep(120)\n",

@@ -6,7 +6,7 @@ shard's content depends only on the dataset, the configuration and its index. He
 * **Checked up front** (exit 2, the field named, before any rendering): executor and worker
   count, ``limit``, the adapter's option names and value types, and the memory one subject needs
   at ``size`` x ``views`` x ``frames`` against the memory available to the workers.
-* **One run per folder**: the output folder is locked (:class:`~hvg_data.dirlock.FolderLock`); a
+* **One run per folder**: the output folder is locked (:class:`~hvg_core.folder_lock.FolderLock`); a
   second run into it exits 2 naming the holder's pid and host. Locks of dead runs are taken over.
 * **Nothing lost**: shards that an existing ``manifest.json`` lists as complete but that this run
   would replace (another subject list, dataset or configuration, or beyond a smaller ``--limit``)
@@ -49,9 +49,9 @@ from pathlib import Path
 from typing import Any
 
 from hvg_core.errors import HVGError, InputError, MissingResourceError
+from hvg_core.folder_lock import FolderLock
 
 from hvg_data.config import RenderConfig
-from hvg_data.dirlock import FolderLock
 from hvg_data.shards import (
     FAILURES_NAME,
     PARTS_DIR,

@@ -1,16 +1,18 @@
 """An exclusive lock on an output folder, so two runs never write into the same one.
 
-The lock is an ``flock`` on ``<folder>/.hvg.lock``, which also records who holds it (pid, host,
-command, start time) for the error message. The kernel drops an ``flock`` when its process dies,
-so a lock left by a killed run (``kill -9``, crash, power loss of a local disk) is taken over
-without any pid guessing. ``flock`` is advisory and per host on some network file systems; the
-recorded host tells users where a holder runs.
+Used by every command that writes a run folder (``hvg-data render --out``, ``hvg-model train
+--out``). The lock is an ``flock`` on a file inside the folder, which also records who holds it
+(pid, host, purpose, command, start time) for the next comer's error message. The kernel drops an
+``flock`` when its process dies, so a lock left by a killed run (``kill -9``, a crash) is taken
+over without any pid guessing, with a warning naming the dead holder. ``flock`` is advisory and
+per host on some network file systems; the recorded host tells users where a holder runs.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import socket
 import sys
@@ -20,30 +22,43 @@ from types import TracebackType
 
 from hvg_core.errors import InputError
 
-LOCK_NAME = ".hvg.lock"
+DEFAULT_LOCK_NAME = ".hvg.lock"
+
+logger = logging.getLogger(__name__)
 
 
 class FolderLock:
-    """Hold ``<folder>/.hvg.lock`` exclusively (context manager).
+    """Hold ``<folder>/<lock_name>`` exclusively (context manager).
 
     Args:
         folder: The output folder (created if missing).
         purpose: What the holder does, e.g. ``"hvg-data render"`` (shown to the next comer).
+        lock_name: The lock file's name inside ``folder``.
+        field: The option that named the folder, for the error message (e.g. ``"--out"``).
 
     Raises:
-        InputError: On entry, when another live process holds the folder (its pid and host are
-            named; exit code 2).
+        InputError: On entry, when another live process holds the folder (its pid, host and
+            purpose are named; exit code 2).
     """
 
-    def __init__(self, folder: str | os.PathLike[str], purpose: str) -> None:
+    def __init__(
+        self,
+        folder: str | os.PathLike[str],
+        purpose: str,
+        *,
+        lock_name: str = DEFAULT_LOCK_NAME,
+        field: str = "--out",
+    ) -> None:
         self.folder = Path(folder)
         self.purpose = purpose
+        self.lock_name = lock_name
+        self.field = field
         self._fd: int | None = None
 
     @property
     def path(self) -> Path:
         """The lock file."""
-        return self.folder / LOCK_NAME
+        return self.folder / self.lock_name
 
     def acquire(self) -> None:
         """Take the lock or raise :class:`InputError` naming the holder."""
@@ -52,14 +67,21 @@ class FolderLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = _describe(_read_holder(fd))
+            holder = describe_holder(_read_holder(fd))
             os.close(fd)
             raise InputError(
                 f"another run is writing into this folder ({holder}); wait for it to finish, "
                 "or choose another output folder",
                 path=self.folder,
-                field="out",
+                field=self.field,
             ) from None
+        previous = _read_holder(fd)
+        if previous:
+            logger.warning(
+                "%s: taking over the lock left by %s, which is no longer running",
+                self.folder,
+                describe_holder(previous),
+            )
         record = {
             "pid": os.getpid(),
             "host": socket.gethostname(),
@@ -72,7 +94,7 @@ class FolderLock:
         self._fd = fd
 
     def release(self) -> None:
-        """Release the lock (the file stays; an unlocked file means a free folder)."""
+        """Release the lock (the file stays; an empty unlocked file means a free folder)."""
         if self._fd is None:
             return
         os.ftruncate(self._fd, 0)
@@ -104,7 +126,8 @@ def _read_holder(fd: int) -> dict[str, object]:
     return data if isinstance(data, dict) else {}
 
 
-def _describe(holder: dict[str, object]) -> str:
+def describe_holder(holder: dict[str, object]) -> str:
+    """One phrase naming a lock's holder: ``"pid 12 on host a, hvg-data render, since …"``."""
     if not holder:
         return "held by a process that has not recorded itself yet"
     parts = [f"pid {holder.get('pid', '?')} on host {holder.get('host', '?')}"]
