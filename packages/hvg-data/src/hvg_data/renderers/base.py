@@ -66,7 +66,6 @@ def camera_rays(
     t: np.ndarray,
     width: int,
     height: int,
-    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """World-space rays through pixel centres (integer + 0.5) of one camera.
 
@@ -76,8 +75,6 @@ def camera_rays(
         t: (3,) world-to-camera translation.
         width: Image width W.
         height: Image height H.
-        out: Optional (H*W, 3) float32 array to write the directions into (e.g. one view's
-            slice of a batch of views), saving a copy.
 
     Returns:
         ``origin (3,)`` float64 camera centre and ``directions (H*W, 3)`` float32 unit vectors,
@@ -89,7 +86,7 @@ def camera_rays(
     camera = _camera_directions(K.tobytes(), int(width), int(height))
     rotation = np.asarray(R, np.float32)
     # Rows R^T d as three broadcast multiply-adds: matmul with an inner size of 3 is much slower.
-    world = np.multiply(camera[:, 0:1], rotation[0], out=out)
+    world = camera[:, 0:1] * rotation[0]
     world += camera[:, 1:2] * rotation[1]
     world += camera[:, 2:3] * rotation[2]
     origin = -np.asarray(R, np.float64).T @ np.asarray(t, np.float64)
