@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from hvg_core.folder_lock import DEFAULT_LOCK_NAME as LOCK_FILE
+from hvg_core.folder_lock import FolderLock
 from safetensors.torch import load_file
 
 from hvg_model.training import checkpoint as ckpt
@@ -23,7 +25,6 @@ from hvg_model.training.config import load_config
 from hvg_model.training.loop import NonFiniteLossError
 from hvg_model.training.metrics_log import read_metrics
 from hvg_model.training.run import train
-from hvg_model.training.run_lock import LOCK_FILE, run_directory_lock
 
 FAULT_RUNNER = Path(__file__).with_name("fault_runner.py")
 
@@ -155,7 +156,7 @@ def test_a_nan_loss_stops_with_exit_1_and_keeps_the_last_good_checkpoint(
 def test_a_second_trainer_into_a_locked_run_directory_names_the_holder(
     tiny_svd_dir: Path, tmp_path: Path
 ) -> None:
-    with run_directory_lock(tmp_path / "run"):
+    with FolderLock(tmp_path / "run", "a test holding the run"):
         result = _hvg_model(
             tmp_path, *_train_args(tiny_svd_dir, "--out", "run", "--max-steps", "1")
         )

@@ -8,12 +8,12 @@ import os
 from pathlib import Path
 
 from hvg_core.errors import InputError
+from hvg_core.folder_lock import FolderLock
 
 from hvg_model.training import checkpoint as ckpt
 from hvg_model.training.config import TrainConfig, validate
 from hvg_model.training.loop import TrainSummary, WorkerContext, train_worker
 from hvg_model.training.metrics_log import METRICS_FILE, read_metrics, truncate_metrics
-from hvg_model.training.run_lock import run_directory_lock
 
 logger = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ def train(
         show_progress: Progress bar on the main process.
     """
     validate(config)
-    with run_directory_lock(out):
+    with FolderLock(out, "hvg-model train"):
         checkpoint = start_session(out, resume, resume_step)
         config = prepare_run(config, out, resume=checkpoint)
         lineage = session_lineage(checkpoint)
