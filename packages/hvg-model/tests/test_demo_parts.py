@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import subprocess
@@ -16,7 +17,13 @@ from hvg_model.demo_eval import FOREGROUND_THRESHOLD, foreground, silhouette_iou
 from hvg_model.demo_report import METRIC_COLUMNS, missing_weights
 from hvg_model.demo_train import ZeroOutput, stage_overrides
 from hvg_model.training.config import load_config, validate
-from hvg_model.training.vae import build_vae, clips_of, latent_scaling_factor, reconstruction_psnr
+from hvg_model.training.vae import (
+    build_vae,
+    clips_of,
+    flat_image_psnr,
+    latent_scaling_factor,
+    reconstruction_psnr,
+)
 
 GREY = torch.tensor([0.5, 0.5, 0.5])
 
@@ -61,6 +68,12 @@ def test_vae_helpers_on_a_fresh_vae():
     psnr = reconstruction_psnr(vae, clips)
     assert 0 < psnr < 20  # a random VAE does not reconstruct
     assert latent_scaling_factor(vae, clips) > 0
+
+
+def test_flat_image_psnr_is_the_score_of_drawing_only_the_background():
+    clips = torch.full((1, 1, 3, 4, 4), 128, dtype=torch.uint8)
+    clips[..., 1:3, 1:3] = 128 + 51  # a quarter of the pixels off by 0.2
+    assert flat_image_psnr(clips) == pytest.approx(10 * math.log10(1 / (0.2**2 / 4)), abs=1e-3)
 
 
 def test_zero_output_predicts_zero_with_the_latent_shape():

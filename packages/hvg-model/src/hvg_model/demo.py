@@ -41,6 +41,7 @@ class DemoSettings:
         train_frames: Frames rendered per training subject.
         size: Image side in pixels (a multiple of 16).
         crop_extent: Side of the pelvis-centred crop in metres (smaller = bigger person).
+        latent_channels: Latent channels of the demo's VAE (SVD: 4).
         vae_steps: Optimiser steps of the VAE.
         vae_batch_clips: Clips of 4 frames per VAE step.
         stage1_steps: Optimiser steps of stage 1 (multi-view).
@@ -66,6 +67,7 @@ class DemoSettings:
     train_frames: int = 8
     size: int = 64
     crop_extent: float = 1.9
+    latent_channels: int = 16
     vae_steps: int = 250
     vae_batch_clips: int = 2
     stage1_steps: int = 250
@@ -250,6 +252,8 @@ def run_demo(
         learning = {
             "vae_train_psnr": vae.train_psnr,
             "vae_heldout_psnr": vae.heldout_psnr,
+            "vae_untrained_psnr": vae.untrained_psnr,
+            "flat_background_psnr": vae.flat_psnr,
             "vae_scaling_factor": vae.scaling_factor,
             "vae_first_loss": vae.losses[0],
             "vae_last_loss": vae.losses[-1],

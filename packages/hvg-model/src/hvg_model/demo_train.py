@@ -80,6 +80,7 @@ def render_data(out: Path, settings: DemoSettings) -> DataDirs:
 
 def train_demo_vae(out: Path, dirs: DataDirs, settings: DemoSettings) -> Any:
     """Train the tiny VAE on the training clips; returns a ``VAETrainResult`` (``out/vae``)."""
+    from hvg_model.configs import demo_vae_config
     from hvg_model.training.vae import VAETrainSettings, train_vae
 
     vae_settings = VAETrainSettings(
@@ -89,12 +90,24 @@ def train_demo_vae(out: Path, dirs: DataDirs, settings: DemoSettings) -> Any:
         seed=settings.seed,
     )
     return train_vae(
-        dirs.train, out / "vae", vae_settings, heldout_dir=dirs.test, show_progress=True
+        dirs.train,
+        out / "vae",
+        vae_settings,
+        heldout_dir=dirs.test,
+        vae_config=demo_vae_config(settings.latent_channels),
+        show_progress=True,
     )
 
 
 def build_demo_svd_dir(out: Path, vae_dir: Path, seed: int) -> Path:
-    """A tiny SVD directory (``out/svd``) whose ``vae/`` is the trained VAE."""
+    """A tiny SVD directory (``out/svd``) whose ``vae/`` is the trained VAE.
+
+    The UNet's input and output widths follow the VAE's latent channels (SVD: 2·4 in, 4 out).
+    """
+    import json
+
+    from diffusers import UNetSpatioTemporalConditionModel
+
     from hvg_model.testing import build_tiny_svd_dir
     from hvg_model.training.vae import install_vae
 
@@ -103,6 +116,24 @@ def build_demo_svd_dir(out: Path, vae_dir: Path, seed: int) -> Path:
         shutil.rmtree(svd_dir)
     build_tiny_svd_dir(svd_dir, seed=seed)
     install_vae(svd_dir, vae_dir)
+    channels = json.loads((vae_dir / "config.json").read_text())["latent_channels"]
+    unet_dir = svd_dir / "unet"
+    config = {
+        key: value
+        for key, value in UNetSpatioTemporalConditionModel.load_config(unet_dir).items()
+        if not key.startswith("_")
+    }
+    if config["out_channels"] != channels:
+        state = torch.random.get_rng_state()
+        try:
+            torch.manual_seed(seed)
+            unet = UNetSpatioTemporalConditionModel(
+                **{**config, "in_channels": 2 * channels, "out_channels": channels}
+            )
+        finally:
+            torch.random.set_rng_state(state)
+        shutil.rmtree(unet_dir)
+        unet.save_pretrained(unet_dir)
     return svd_dir
 
 

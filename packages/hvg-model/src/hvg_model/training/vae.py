@@ -64,6 +64,9 @@ class VAETrainResult:
         train_psnr: PSNR (dB) of reconstructed training clips.
         heldout_psnr: PSNR (dB) of reconstructed held-out clips (None without held-out data).
         seconds: Wall time of the training loop.
+        untrained_psnr: PSNR (dB) of the same held-out clips through the untrained VAE.
+        flat_psnr: PSNR (dB) of a flat image of the held-out clips' corner colour (the
+            background): what a VAE that draws no person at all would score.
     """
 
     path: Path
@@ -72,6 +75,8 @@ class VAETrainResult:
     train_psnr: float = float("nan")
     heldout_psnr: float | None = None
     seconds: float = 0.0
+    untrained_psnr: float | None = None
+    flat_psnr: float | None = None
 
 
 def load_shard_videos(shard_dir: str | Path) -> tuple[Tensor, Tensor]:
@@ -124,6 +129,30 @@ def build_vae(config: dict[str, Any] | None = None, *, seed: int = 0) -> torch.n
         torch.random.set_rng_state(state)
 
 
+@torch.no_grad()
+def start_from_background(vae: torch.nn.Module, colour: Tensor) -> None:
+    """Make the untrained decoder output a flat ``colour`` image, whatever the latent.
+
+    The decoder's last 2-D convolution starts at zero (its bias too) and the temporal output
+    convolution at the identity with ``colour`` (in [-1, 1]) as bias. Training then starts at
+    the plain background's reconstruction error and only has to learn the person, instead of
+    first unlearning the random decoder's noise (the demo's backgrounds are flat).
+
+    Args:
+        vae: ``AutoencoderKLTemporalDecoder``.
+        colour: ``(3,)`` background colour in [0, 1].
+    """
+    decoder = vae.decoder
+    decoder.conv_out.weight.zero_()
+    decoder.conv_out.bias.zero_()
+    temporal = decoder.time_conv_out
+    temporal.weight.zero_()
+    centre = temporal.weight.shape[2] // 2
+    for channel in range(temporal.weight.shape[0]):
+        temporal.weight[channel, channel, centre] = 1.0
+    temporal.bias.copy_(colour.to(temporal.bias) * 2 - 1)
+
+
 def reconstruct(vae: torch.nn.Module, clip: Tensor) -> Tensor:
     """Encode (posterior mode) and decode one clip.
 
@@ -151,6 +180,13 @@ def reconstruction_psnr(vae: torch.nn.Module, clips: Tensor) -> float:
         count += images.numel()
     vae.train(was_training)
     return 10 * math.log10(1.0 / max(squared / count, 1e-12))
+
+
+def flat_image_psnr(clips: Tensor) -> float:
+    """PSNR (dB) of replacing ``(K, T, 3, H, W)`` uint8 clips by their top-left pixel's colour."""
+    images = clips.float() / 255
+    background = images[..., :, :1, :1]
+    return 10 * math.log10(1.0 / max(float((images - background).pow(2).mean()), 1e-12))
 
 
 @torch.no_grad()
@@ -194,6 +230,14 @@ def train_vae(
     clips = clips_of(videos, settings.clip_frames)
     clip_masks = clips_of(masks, settings.clip_frames)
     vae = build_vae(vae_config, seed=settings.seed)
+    start_from_background(vae, clips[:, :, :, 0, 0].float().mean(dim=(0, 1)) / 255)
+    held_clips = None
+    untrained_psnr = flat_psnr = None
+    if heldout_dir is not None:
+        held_videos, _ = load_shard_videos(heldout_dir)
+        held_clips = clips_of(held_videos, settings.clip_frames)
+        untrained_psnr = reconstruction_psnr(vae, held_clips)
+        flat_psnr = flat_image_psnr(held_clips)
     vae.train()
     optimizer = torch.optim.AdamW(vae.parameters(), lr=settings.lr, weight_decay=0.0)
     warmup = max(1, settings.steps // 20)
@@ -238,12 +282,11 @@ def train_vae(
     vae.register_to_config(scaling_factor=scaling)
     probe = clips[torch.linspace(0, len(clips) - 1, min(8, len(clips))).long()]
     train_psnr = reconstruction_psnr(vae, probe)
-    heldout_psnr = None
-    if heldout_dir is not None:
-        held_videos, _ = load_shard_videos(heldout_dir)
-        heldout_psnr = reconstruction_psnr(vae, clips_of(held_videos, settings.clip_frames))
+    heldout_psnr = None if held_clips is None else reconstruction_psnr(vae, held_clips)
     _save_atomically(vae, out)
-    return VAETrainResult(out, losses, scaling, train_psnr, heldout_psnr, seconds)
+    return VAETrainResult(
+        out, losses, scaling, train_psnr, heldout_psnr, seconds, untrained_psnr, flat_psnr
+    )
 
 
 def _save_atomically(vae: torch.nn.Module, out: Path) -> None:
@@ -274,10 +317,12 @@ __all__ = [
     "VAETrainSettings",
     "build_vae",
     "clips_of",
+    "flat_image_psnr",
     "install_vae",
     "latent_scaling_factor",
     "load_shard_videos",
     "reconstruct",
     "reconstruction_psnr",
+    "start_from_background",
     "train_vae",
 ]
