@@ -469,7 +469,8 @@ class HVGPipeline:
             def on_step_end(self, step_index: int, sigma: float, latents: torch.Tensor) -> None:
                 next(self.steps, None)
 
-        latent_shape = (batch, views, frames, 4, height // 8, width // 8)
+        channels = int(self.vae.config.latent_channels)
+        latent_shape = (batch, views, frames, channels, height // 8, width // 8)
         result = chosen.sample(
             HVGDenoiser(self.denoising_net),
             latent_shape,
