@@ -139,7 +139,7 @@ def test_hvg_eval_weights_verify_mismatch_exits_1(workdir):
     (workdir / "vgg.pth").write_bytes(os.urandom(1000))
     result = run("hvg-eval", "weights", "verify", "vgg.pth", cwd=workdir)
     assert result.returncode == 1, result.stderr
-    assert "do not match their published checksum" in one_line_error(result)
+    assert "vgg.pth: does not match its published checksum" in one_line_error(result)
 
 
 def test_hvg_data_render_and_verify_codes(workdir):

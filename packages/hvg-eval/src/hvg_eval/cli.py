@@ -265,14 +265,22 @@ def weights_verify(paths: tuple[Path, ...], weights_dir: Path | None, fast: bool
     if not targets:
         click.echo("no weight files found; run `hvg-eval weights where` to see where to put them")
         return
-    failures = 0
+    failures: list[str] = []
     for key, path in targets:
         result = verify_file(key, path, fast=fast)
         status = "OK" if result.ok else "MISMATCH"
-        failures += not result.ok
         click.echo(f"{status:<8} {key:<17} {path}  sha256 {result.sha256}  ({result.checked})")
+        if not result.ok:
+            why = (
+                result.checked
+                if result.checked.startswith("no published digest")
+                else f"does not match its published checksum ({result.checked})"
+            )
+            failures.append(f"{path.name}: {why}")
     if failures:
-        raise HVGError(f"{failures} weight file(s) failed verification (see the lines above)")
+        raise HVGError(
+            f"{len(failures)} weight file(s) failed verification: " + "; ".join(failures)
+        )
 
 
 @weights.command(name="where")
