@@ -170,3 +170,22 @@ def test_hvg_data_render_and_verify_codes(workdir):
     corrupt = run("hvg-data", "verify", "good", cwd=workdir)
     assert corrupt.returncode == 1, corrupt.stderr
     assert one_line_error(corrupt).startswith("Error:")
+
+
+def test_hvg_model_generate_refuses_garbage_pose_maps_and_fps_inf_with_exit_2(workdir):
+    """Issue 18 probes: a garbage .npz and ``--fps inf`` exit 2 naming the input, no advice."""
+    (workdir / "poses.npz").write_bytes(os.urandom(600))
+    (workdir / "ref.png").write_bytes(
+        (Path(__file__).parents[1] / "examples/reference.png").read_bytes()
+    )
+    garbage = run(
+        "hvg-model", "generate", "--tiny", "--reference", "ref.png", "--pose-maps", "poses.npz",
+        "--out", "out", cwd=workdir,
+    )  # fmt: skip
+    assert garbage.returncode == 2, garbage.stderr
+    message = one_line_error(garbage)
+    assert "poses.npz: cannot read pose maps" in message and "allow_pickle" not in message
+    assert not (workdir / "out").exists()
+    fps = run("hvg-model", "generate", "--tiny", "--reference", "ref.png", "--fps", "inf",
+              "--out", "out", cwd=workdir)  # fmt: skip
+    assert fps.returncode == 2 and "'--fps'" in fps.stderr

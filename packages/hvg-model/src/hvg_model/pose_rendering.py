@@ -169,14 +169,31 @@ def load_pose_maps(path: str | os.PathLike[str]) -> tuple[torch.Tensor, torch.Te
     Raises:
         InputError: Missing file or field, or wrong shape (file and field named).
     """
+    import zipfile
+
     import numpy as np
     from hvg_core.errors import InputError
 
     try:
-        with np.load(path, allow_pickle=False) as data:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise InputError(
+                "expected a .npz archive (numpy.savez), got a single .npy array", path=path
+            )
+        with data:
             arrays = {key: np.asarray(data[key]) for key in data.files}
-    except (OSError, ValueError) as error:
-        raise InputError(f"cannot read pose maps: {error}", path=path) from error
+    except InputError:
+        raise
+    except FileNotFoundError as error:
+        raise InputError("pose-map file not found", path=path) from error
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+        # numpy's own text advises loading with allow_pickle=True, which would run code
+        # from an untrusted file: name the problem without that advice.
+        raise InputError(
+            "cannot read pose maps: not a .npz archive of numeric arrays (corrupt, truncated, "
+            "or holding pickled Python objects, which are never loaded)",
+            path=path,
+        ) from error
     if "pose_maps" not in arrays:
         raise InputError("missing array 'pose_maps' (V, T, C, H, W)", path=path, field="pose_maps")
     maps = torch.from_numpy(arrays["pose_maps"]).float()
