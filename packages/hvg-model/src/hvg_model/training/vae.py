@@ -129,30 +129,6 @@ def build_vae(config: dict[str, Any] | None = None, *, seed: int = 0) -> torch.n
         torch.random.set_rng_state(state)
 
 
-@torch.no_grad()
-def start_from_background(vae: torch.nn.Module, colour: Tensor) -> None:
-    """Make the untrained decoder output a flat ``colour`` image, whatever the latent.
-
-    The decoder's last 2-D convolution starts at zero (its bias too) and the temporal output
-    convolution at the identity with ``colour`` (in [-1, 1]) as bias. Training then starts at
-    the plain background's reconstruction error and only has to learn the person, instead of
-    first unlearning the random decoder's noise (the demo's backgrounds are flat).
-
-    Args:
-        vae: ``AutoencoderKLTemporalDecoder``.
-        colour: ``(3,)`` background colour in [0, 1].
-    """
-    decoder = vae.decoder
-    decoder.conv_out.weight.zero_()
-    decoder.conv_out.bias.zero_()
-    temporal = decoder.time_conv_out
-    temporal.weight.zero_()
-    centre = temporal.weight.shape[2] // 2
-    for channel in range(temporal.weight.shape[0]):
-        temporal.weight[channel, channel, centre] = 1.0
-    temporal.bias.copy_(colour.to(temporal.bias) * 2 - 1)
-
-
 def reconstruct(vae: torch.nn.Module, clip: Tensor) -> Tensor:
     """Encode (posterior mode) and decode one clip.
 
@@ -230,7 +206,6 @@ def train_vae(
     clips = clips_of(videos, settings.clip_frames)
     clip_masks = clips_of(masks, settings.clip_frames)
     vae = build_vae(vae_config, seed=settings.seed)
-    start_from_background(vae, clips[:, :, :, 0, 0].float().mean(dim=(0, 1)) / 255)
     held_clips = None
     untrained_psnr = flat_psnr = None
     if heldout_dir is not None:
@@ -323,6 +298,5 @@ __all__ = [
     "load_shard_videos",
     "reconstruct",
     "reconstruction_psnr",
-    "start_from_background",
     "train_vae",
 ]
