@@ -551,7 +551,11 @@ def train_worker(
     steps = range(start_step, config.schedule.max_steps)
     iterator = iter(loader)
     for step in progress(
-        steps, desc="train", total=len(steps), disable=None if show_progress and is_main else True
+        steps,
+        desc=f"train stage {config.data.stage}",
+        total=len(steps),
+        unit="step",
+        disable=None if show_progress and is_main else True,
     ):
         step_start = time.perf_counter()
         views, frames = layout_for_step(layouts, seed, step)

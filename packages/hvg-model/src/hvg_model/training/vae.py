@@ -228,7 +228,11 @@ def train_vae(
     losses: list[float] = []
     started = time.perf_counter()
     for step in progress(
-        range(settings.steps), desc="vae", total=settings.steps, disable=not show_progress
+        range(settings.steps),
+        desc="train VAE",
+        total=settings.steps,
+        unit="step",
+        disable=not show_progress,
     ):
         chosen = torch.randint(len(clips), (settings.batch_clips,), generator=generator)
         batch = clips[chosen].flatten(0, 1).float() / 255 * 2 - 1  # (B·T, 3, H, W)
