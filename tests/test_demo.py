@@ -95,3 +95,53 @@ def test_report_shows_reference_videos_and_tables(smallest_demo):
         assert container.streams.video[0].codec_context.name in {"h264", "libx264", "mpeg4"}
         frames = sum(1 for _ in container.decode(video=0))
     assert frames == 4
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+BROWSER_PROBE = """
+<script>
+(async () => {
+  const videos = [...document.querySelectorAll("video")];
+  const results = await Promise.all(videos.map((video) => new Promise((resolve) => {
+    const done = () => resolve({src: video.getAttribute("src"), state: video.readyState,
+                                error: video.error ? video.error.code : null,
+                                width: video.videoWidth, time: video.currentTime});
+    if (video.readyState >= 2) { video.play().catch(() => {}); setTimeout(done, 1500); return; }
+    video.addEventListener("loadeddata", () => { video.play().catch(() => {}); setTimeout(done, 1500); });
+    video.addEventListener("error", done);
+  })));
+  const out = document.createElement("pre");
+  out.id = "hvg-browser-probe";
+  out.textContent = JSON.stringify(results);
+  document.body.appendChild(out);
+})();
+</script>
+"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium (Debian package chromium)")
+def test_report_videos_load_and_play_in_a_real_browser(smallest_demo, tmp_path):
+    """Headless Chromium opens report.html: every video decodes (H.264) and its clock advances."""
+    result, out = smallest_demo
+    assert result.returncode == 0, result.stderr[-3000:]
+    page = out / "browser-probe.html"
+    page.write_text((out / "report.html").read_text().replace("</body>", BROWSER_PROBE + "</body>"))
+    shown = subprocess.run(
+        [
+            CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--autoplay-policy=no-user-gesture-required", f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=15000", "--dump-dom", page.as_uri(),
+        ],
+        capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    marker = '<pre id="hvg-browser-probe">'
+    assert marker in shown.stdout, "the probe script never finished: " + shown.stdout[-1500:]
+    probe = json.loads(
+        shown.stdout.split(marker, 1)[1].split("</pre>", 1)[0].replace("&quot;", '"')
+    )
+    assert len(probe) >= 6, probe  # ground truth, bone maps, hvg, baseline, two ablations
+    for video in probe:
+        assert video["error"] is None and video["state"] >= 2 and video["width"] > 0, video
+        assert video["time"] > 0, f"{video['src']} loaded but did not play"
