@@ -105,6 +105,25 @@ def test_config_round_trip():
     assert "axis_blend" in with_callable.to_config()["not_serialised"]
 
 
+def test_config_round_trip_keeps_behaviour_noise_init_included():
+    """A rebuilt sampler draws the same initial noise and plans the same windows (issue 16)."""
+    import torch
+
+    sampler = build_sampler("hvg", frame_window=8, frame_overlap=2, noise_init="tile-repeat")
+    rebuilt = sampler_from_config(sampler.to_config())
+    shape = (1, 2, 20, 4, 3, 3)  # (B, V, T, C, h, w)
+    drawn = sampler.initial_noise(shape, seed=7)
+    assert torch.equal(rebuilt.initial_noise(shape, seed=7), drawn)
+    # tile-repeat really repeats with the temporal window (independent noise would not).
+    assert torch.equal(drawn[:, :, 0], drawn[:, :, 8])
+    assert rebuilt.cost(40, 8).to_json() == sampler.cost(40, 8).to_json()
+    # An object (not a registered name) cannot be serialised and is said to be left out.
+    from hvg_sampler.noise.tile_repeat import TileRepeatNoise
+
+    with_object = build_sampler("hvg", noise_init=TileRepeatNoise(period=4))
+    assert "noise_init" in with_object.to_config()["not_serialised"]
+
+
 def test_config_version_checked():
     import pytest
     from hvg_core.errors import InputError

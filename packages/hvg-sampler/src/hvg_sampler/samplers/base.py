@@ -165,6 +165,7 @@ class WindowedSampler(ABC):
         self.max_guidance_scale = float(max_guidance_scale)
         self.cfg_batch = bool(cfg_batch)
         self.max_images_per_call = max_images_per_call
+        noise_init_name = noise_init if isinstance(noise_init, str) else None
         if isinstance(noise_init, str):
             from hvg_core.registry import get_registry
 
@@ -218,7 +219,8 @@ class WindowedSampler(ABC):
             "max_guidance_scale": self.max_guidance_scale,
             "cfg_batch": self.cfg_batch,
             "max_images_per_call": max_images_per_call,
-            "noise_init": noise_init if isinstance(noise_init, str) else None,
+            # The registered name, never the loaded object (the object cannot be serialised).
+            "noise_init": noise_init_name if noise_init_name is not None else noise_init,
             "max_views_per_time_window": max_views_per_time_window,
             "max_frames_per_view_window": max_frames_per_view_window,
             "max_images_per_window": max_images_per_window,
