@@ -227,3 +227,25 @@ def joint_positions_with_virtual(joints: torch.Tensor, names: set[str]) -> dict[
         unit = offset / offset.norm(dim=-1, keepdim=True).clamp_min(1e-12)
         out[name] = base + virtual.ratio * offset + virtual.length * unit
     return out
+
+
+def bone_geometry(bones: str | tuple[Bone, ...] | list[Bone] = "paper") -> dict[str, object]:
+    """Everything that fixes the bone ellipsoids drawn for a bone set, as plain JSON data.
+
+    The bones (name, start, end), the default radius preset's radius per bone and the virtual
+    joints they use. Stored with rendered data (``hvg_data.config.RenderConfig.hash`` includes
+    it), so that changing the radius rule or a bone changes the render hash instead of mixing
+    old and new shards in a resumed render.
+    """
+    resolved = resolve_bones(bones)
+    used = {name for bone in resolved for name in (bone.start, bone.end)}
+    return {
+        "bones": [[bone.name, bone.start, bone.end] for bone in resolved],
+        "radii_preset": DEFAULT_RADII,
+        "radii": resolve_radii(resolved),
+        "virtual_joints": {
+            name: [joint.base, joint.origin, joint.ratio, joint.length]
+            for name, joint in sorted(VIRTUAL_JOINTS.items())
+            if name in used
+        },
+    }

@@ -73,10 +73,15 @@ class RenderConfig:
         """SHA-256 (first 16 hex digits) of everything that changes the shard contents.
 
         The dataset root path is left out so that moving a dataset does not invalidate shards.
+        The bone set's geometry (bones, radius rule, virtual joints) is included, so a change of
+        the radius rule in ``hvg_bonemap`` changes the hash too.
         """
+        from hvg_bonemap.skeleton import bone_geometry
+
         data = self.to_json()
         adapter = dict(data.pop("adapter"))
         adapter.pop("root", None)
         data["adapter"] = adapter
+        data["bone_geometry"] = bone_geometry(self.bones)
         text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
