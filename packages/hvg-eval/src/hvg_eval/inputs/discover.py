@@ -150,10 +150,11 @@ def _manifest_items(folder: Path, root: Path) -> list[VideoItem]:
 def _inside(folder: Path, relative: object, manifest: Path) -> Path | None:
     if relative is None:
         return None
-    path = (folder / str(relative)).resolve()
-    if not path.is_relative_to(folder.resolve()):
+    resolved, base = (folder / str(relative)).resolve(), folder.resolve()
+    if not resolved.is_relative_to(base):
         raise InputError(f"{relative!r} points outside the output folder", path=manifest)
-    return path
+    # In the caller's form (relative stays relative), so names relative to the root still work.
+    return folder / resolved.relative_to(base)
 
 
 def discover_videos(path: str | Path) -> list[VideoItem]:
