@@ -119,52 +119,37 @@ class CaptureViews:
         return read_mask(self.mask_paths[view][frame], self.width, self.height)
 
 
-def _check_header_size(image: Any, path: Path, width: int, height: int) -> None:
-    # Refuse before decoding: a few bytes of header can claim gigapixels (decompression bomb).
-    if image.size != (width, height):
-        raise InputError(
-            f"image is {image.size[0]}x{image.size[1]}, the cameras expect {width}x{height}",
-            path=path,
-        )
+def _read_image(path: Path, mode: str, what: str, width: int, height: int) -> np.ndarray:
+    """Decode ``path`` in Pillow ``mode`` after checking its header size against the cameras.
+
+    The size is checked from the header before decoding: a few bytes of header can claim
+    gigapixels (a decompression bomb). ``what`` names the image in messages ("image", "mask").
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            if image.size != (width, height):
+                raise InputError(
+                    f"{what} is {image.size[0]}x{image.size[1]}, the cameras expect "
+                    f"{width}x{height}",
+                    path=path,
+                )
+            return np.asarray(image.convert(mode))
+    except FileNotFoundError as error:
+        raise InputError(f"{what} not found", path=path) from error
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+        raise InputError(f"unreadable {what} ({error})", path=path) from error
 
 
 def read_rgb(path: Path, width: int, height: int) -> np.ndarray:
     """Read an RGB image and check its size (``InputError`` naming the file otherwise)."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            _check_header_size(image, path, width, height)
-            array = np.asarray(image.convert("RGB"))
-    except FileNotFoundError as error:
-        raise InputError("image not found", path=path) from error
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
-        raise InputError(f"unreadable image ({error})", path=path) from error
-    if array.shape[:2] != (height, width):
-        raise InputError(
-            f"image is {array.shape[1]}x{array.shape[0]}, the cameras expect {width}x{height}",
-            path=path,
-        )
-    return array
+    return _read_image(path, "RGB", "image", width, height)
 
 
 def read_mask(path: Path, width: int, height: int) -> np.ndarray:
     """Read an 8-bit mask (foreground > 127) as (H, W) bool."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            _check_header_size(image, path, width, height)
-            array = np.asarray(image.convert("L"))
-    except FileNotFoundError as error:
-        raise InputError("mask not found", path=path) from error
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
-        raise InputError(f"unreadable mask ({error})", path=path) from error
-    if array.shape != (height, width):
-        raise InputError(
-            f"mask is {array.shape[1]}x{array.shape[0]}, expected {width}x{height}", path=path
-        )
-    return array > 127
+    return _read_image(path, "L", "mask", width, height) > 127
 
 
 @dataclass(frozen=True)
