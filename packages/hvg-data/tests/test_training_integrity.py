@@ -85,3 +85,18 @@ def test_each_shard_is_hashed_once_per_process(
     shard.write_bytes(bytes(data))
     with pytest.raises(InputError, match="SHA-256"):
         MultiViewDataset(shards, views=2, frames=1)
+
+
+def test_verify_reports_an_entry_outside_the_folder_without_reading_it(shards: Path) -> None:
+    """`hvg-data verify` and the trainer share one rule for manifest entries (shard_path)."""
+    from hvg_data.shards import verify_folder
+
+    manifest, shard = _first_entry(shards)
+    shutil.copy(shard, shards.parent / "escape.h5")  # a valid shard, but outside the folder
+    manifest["shards"][0]["file"] = "../escape.h5"
+    (shards / "manifest.json").write_text(json.dumps(manifest))
+    report = verify_folder(shards)
+    assert not report.ok
+    assert any(
+        "'../escape.h5'" in problem and "shards.file" in problem for problem in report.problems
+    )

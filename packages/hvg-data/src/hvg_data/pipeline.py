@@ -64,6 +64,7 @@ from hvg_data.shards import (
     remove_stale_temporaries,
     save_part,
     sha256_of,
+    shard_path,
     write_shard,
 )
 
@@ -434,7 +435,10 @@ class _Plan:
 
 
 def _file_matches(out: Path, record: ShardRecord) -> bool:
-    path = out / record.file
+    try:
+        path = shard_path(out, record)
+    except InputError:
+        return False  # an entry naming a file outside the folder is never adopted
     return (
         path.is_file() and path.stat().st_size == record.bytes and sha256_of(path) == record.sha256
     )

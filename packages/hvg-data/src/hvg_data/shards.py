@@ -483,6 +483,34 @@ class VerifyReport:
         return not self.problems
 
 
+def shard_path(root: str | PathLike[str], record: ShardRecord) -> Path:
+    """The file a manifest entry names, refused when it is not a plain file of the folder.
+
+    Raises:
+        InputError: ``file`` is absolute, has ``..`` or a folder part, or resolves (through a
+            link) outside ``root``; the message names the entry.
+    """
+    folder = Path(root)
+    name = record.file
+    entry = Path(name)
+    manifest = folder / MANIFEST_NAME
+    if entry.is_absolute() or len(entry.parts) != 1 or name in {"", ".", ".."}:
+        raise InputError(
+            f"shard entry {name!r} is not a file name inside the shard folder; the trainer reads "
+            "only files next to manifest.json",
+            path=manifest,
+            field="shards.file",
+        )
+    path = folder / name
+    if not path.resolve().is_relative_to(folder.resolve()):
+        raise InputError(
+            f"shard entry {name!r} links outside the shard folder ({path.resolve()})",
+            path=manifest,
+            field="shards.file",
+        )
+    return path
+
+
 def verify_folder(folder: str | PathLike[str], *, deep: bool = True) -> VerifyReport:
     """Check every shard against the manifest (existence, size, SHA-256, sample schema).
 
@@ -498,9 +526,13 @@ def verify_folder(folder: str | PathLike[str], *, deep: bool = True) -> VerifyRe
     root = Path(folder)
     manifest = Manifest.load(root)
     report = VerifyReport()
-    for name, record in sorted(manifest.shards.items()):
-        path = root / name
+    for _name, record in sorted(manifest.shards.items()):
         report.shards += 1
+        try:
+            path = shard_path(root, record)
+        except InputError as error:
+            report.problems.append(str(error))
+            continue
         if not path.is_file():
             report.problems.append(f"{path}: missing")
             continue

@@ -52,46 +52,18 @@ import numpy as np
 from hvg_core.errors import InputError
 
 from hvg_data.shards import (
-    MANIFEST_NAME,
     Manifest,
     ShardRecord,
     decode_normal,
     read_sample_arrays,
     sha256_of,
+    shard_path,
 )
 
 VIEW_SAMPLING = ("random", "contiguous", "evenly")
 
 #: Shards whose digest matched, by (resolved path, manifest SHA-256) -> (size, mtime_ns, inode).
 _VERIFIED: dict[tuple[str, str], tuple[int, int, int]] = {}
-
-
-def shard_path(root: str | PathLike[str], record: ShardRecord) -> Path:
-    """The file a manifest entry names, refused when it is not a plain file of the folder.
-
-    Raises:
-        InputError: ``file`` is absolute, has ``..`` or a folder part, or resolves (through a
-            link) outside ``root``; the message names the entry.
-    """
-    folder = Path(root)
-    name = record.file
-    entry = Path(name)
-    manifest = folder / MANIFEST_NAME
-    if entry.is_absolute() or len(entry.parts) != 1 or name in {"", ".", ".."}:
-        raise InputError(
-            f"shard entry {name!r} is not a file name inside the shard folder; the trainer reads "
-            "only files next to manifest.json",
-            path=manifest,
-            field="shards.file",
-        )
-    path = folder / name
-    if not path.resolve().is_relative_to(folder.resolve()):
-        raise InputError(
-            f"shard entry {name!r} links outside the shard folder ({path.resolve()})",
-            path=manifest,
-            field="shards.file",
-        )
-    return path
 
 
 def verify_shard(root: str | PathLike[str], record: ShardRecord) -> Path:
