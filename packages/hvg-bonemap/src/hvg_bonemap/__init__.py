@@ -6,8 +6,11 @@ Public API (stable):
 * :class:`Ellipsoids`, :func:`ellipsoids_from_joints` - bone ellipsoids.
 * :func:`render` -> :class:`BoneMap` (depth, normal, mask, index).
 * :func:`joints_from_smplx_params`, :class:`AnthropometricBody` - built-in body kinematics.
-* :func:`pelvis_crop_boxes`, :func:`crop_cameras`, :func:`crop_images`,
-  :func:`temporal_alignment_boxes` - view and temporal alignment.
+* :func:`view_alignment_boxes`, :func:`align_cameras` - the view alignment of pose input;
+  :func:`pelvis_crop_boxes`, :func:`crop_cameras`, :func:`crop_images`,
+  :func:`temporal_alignment_boxes` - crops and temporal alignment.
+* :class:`PoseSpec` - the serialisable description of a network's pose input;
+  :mod:`hvg_bonemap.pose_codec` - encode (render -> stored) and decode (stored -> network input).
 
 Importing this package needs only torch, numpy and pluggy. Names are resolved lazily so that
 ``import hvg_bonemap`` (e.g. by a plugin registry or ``hvg-bonemap --help``) does not import
@@ -23,6 +26,11 @@ __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
     "BoneMapInputError": "hvg_bonemap._validation",
+    "align_cameras": "hvg_bonemap.alignment",
+    "view_alignment_boxes": "hvg_bonemap.alignment",
+    "DEFAULT_POSE_SPEC": "hvg_bonemap.pose_spec",
+    "PoseSpec": "hvg_bonemap.pose_spec",
+    "PoseSpecError": "hvg_bonemap.pose_spec",
     "crop_cameras": "hvg_bonemap.alignment",
     "crop_images": "hvg_bonemap.alignment",
     "mask_boxes": "hvg_bonemap.alignment",
@@ -52,6 +60,7 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "BONE_SETS",
+    "DEFAULT_POSE_SPEC",
     "JOINT_NAMES",
     "PARENTS",
     "RADII_PRESETS",
@@ -63,7 +72,10 @@ __all__ = [
     "Cameras",
     "Ellipsoids",
     "HandPCA",
+    "PoseSpec",
+    "PoseSpecError",
     "__version__",
+    "align_cameras",
     "crop_cameras",
     "crop_images",
     "ellipsoids_from_joints",
@@ -78,6 +90,7 @@ __all__ = [
     "render_reference",
     "rest_joints",
     "temporal_alignment_boxes",
+    "view_alignment_boxes",
 ]
 
 
@@ -97,11 +110,13 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from hvg_bonemap._validation import BoneMapInputError
     from hvg_bonemap.alignment import (
+        align_cameras,
         crop_cameras,
         crop_images,
         mask_boxes,
         pelvis_crop_boxes,
         temporal_alignment_boxes,
+        view_alignment_boxes,
     )
     from hvg_bonemap.bodies import (
         AnthropometricBody,
@@ -112,6 +127,7 @@ if TYPE_CHECKING:
     )
     from hvg_bonemap.cameras import Cameras, intrinsics, look_at, orbit_cameras
     from hvg_bonemap.ellipsoids import Ellipsoids, ellipsoids_from_joints
+    from hvg_bonemap.pose_spec import DEFAULT_POSE_SPEC, PoseSpec, PoseSpecError
     from hvg_bonemap.renderers import AnalyticRenderer, BoneMap, render_reference
     from hvg_bonemap.rendering import render
     from hvg_bonemap.skeleton import BONE_SETS, JOINT_NAMES, PARENTS, RADII_PRESETS, Bone

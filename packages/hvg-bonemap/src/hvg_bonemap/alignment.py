@@ -1,5 +1,9 @@
 """View alignment (pelvis-centred crops, §3.2) and temporal alignment (reference to first frame, §3.3).
 
+:func:`view_alignment_boxes` is the view-alignment rule of the network's pose input (training
+data and inference); :func:`pelvis_crop_boxes` is a plain pixel shift used by ``hvg-bonemap
+render``'s previews.
+
 A crop box is ``(..., 4)`` = ``(x0, y0, x1, y1)`` in continuous source-pixel coordinates (pixel
 ``(col, row)`` covers ``[col, col + 1) x [row, row + 1)``); applying it resamples that window to
 an output size. The same box applies consistently to images (bilinear), masks, depth and normal
@@ -58,6 +62,67 @@ def pelvis_crop_boxes(
     x0 = uv[..., 0] - anchor[0] * width
     y0 = uv[..., 1] - anchor[1] * height
     return torch.stack([x0, y0, x0 + width, y0 + height], dim=-1)
+
+
+def view_alignment_boxes(pelvis: torch.Tensor, cameras: Cameras, extent: float) -> torch.Tensor:
+    """The view-alignment window of every camera: the one rule of training data and inference.
+
+    A square window centred on the pelvis projected into the camera and averaged over the
+    frames, ``extent`` metres wide at the mean pelvis depth (a fixed window per view over a
+    video, as a static camera sees it). ``hvg-data`` crops its training renders with it and
+    inference crops its cameras with it (through :func:`align_cameras`), so the network sees
+    the body at the same place and scale in both (paper §3.2, ``PoseSpec.alignment`` =
+    ``"pelvis_window"``).
+
+    Args:
+        pelvis: ``(T, 3)`` world pelvis positions of the frames (or joints ``(T, 55, 3)``).
+        cameras: Cameras with batch ``(V,)`` (or any batch ``...``).
+        extent: Metric side of the window at the mean pelvis depth.
+
+    Returns:
+        ``(..., 4)`` boxes ``(x0, y0, x1, y1)`` in the cameras' pixels.
+
+    Raises:
+        BoneMapInputError: A pelvis behind a camera, or ``extent <= 0``.
+    """
+    if not extent > 0:
+        raise BoneMapInputError(f"extent: expected > 0 metres, got {extent}")
+    pelvis = as_float_tensor(pelvis, "pelvis", dtype=cameras.K.dtype, device=cameras.K.device)
+    if pelvis.ndim == 3 and tuple(pelvis.shape[-2:]) == (55, 3):
+        pelvis = pelvis[:, JOINT_INDEX["pelvis"]]
+    check_trailing_shape(pelvis, "pelvis", (3,), "(T, 3) or joints (T, 55, 3)")
+    pelvis = pelvis.reshape(-1, 3)
+    uv, z = cameras.project(pelvis.expand(*cameras.batch_shape, *pelvis.shape))
+    if bool((z <= 0).any()):
+        raise BoneMapInputError("pelvis: behind a camera (z <= 0); cannot centre a window on it")
+    centre = uv.mean(dim=-2)
+    focal = 0.5 * (cameras.K[..., 0, 0] + cameras.K[..., 1, 1])
+    half = 0.5 * focal * extent / z.mean(dim=-1).clamp_min(1e-6)
+    return torch.stack(
+        [
+            centre[..., 0] - half,
+            centre[..., 1] - half,
+            centre[..., 0] + half,
+            centre[..., 1] + half,
+        ],
+        dim=-1,
+    )
+
+
+def align_cameras(cameras: Cameras, pelvis: torch.Tensor, extent: float, size: int) -> Cameras:
+    """Cameras of the view-alignment windows (:func:`view_alignment_boxes`) at ``size`` pixels.
+
+    Args:
+        cameras: Uncropped cameras, batch ``(V,)``.
+        pelvis: ``(T, 3)`` world pelvis positions (or joints ``(T, 55, 3)``).
+        extent: Metric side of the window.
+        size: Square output side.
+
+    Returns:
+        Cameras with batch ``(V,)`` and image size ``size`` x ``size``.
+    """
+    boxes = view_alignment_boxes(pelvis, cameras, extent)
+    return crop_cameras(cameras, boxes, (size, size))
 
 
 def crop_cameras(cameras: Cameras, boxes: torch.Tensor, out_size: tuple[int, int]) -> Cameras:

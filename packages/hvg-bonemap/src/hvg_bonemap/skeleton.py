@@ -229,7 +229,9 @@ def joint_positions_with_virtual(joints: torch.Tensor, names: set[str]) -> dict[
     return out
 
 
-def bone_geometry(bones: str | tuple[Bone, ...] | list[Bone] = "paper") -> dict[str, object]:
+def bone_geometry(
+    bones: str | tuple[Bone, ...] | list[Bone] = "paper", radii: str = DEFAULT_RADII
+) -> dict[str, object]:
     """Everything that fixes the bone ellipsoids drawn for a bone set, as plain JSON data.
 
     The bones (name, start, end), the default radius preset's radius per bone and the virtual
@@ -241,8 +243,8 @@ def bone_geometry(bones: str | tuple[Bone, ...] | list[Bone] = "paper") -> dict[
     used = {name for bone in resolved for name in (bone.start, bone.end)}
     return {
         "bones": [[bone.name, bone.start, bone.end] for bone in resolved],
-        "radii_preset": DEFAULT_RADII,
-        "radii": resolve_radii(resolved),
+        "radii_preset": radii,
+        "radii": resolve_radii(resolved, radii),
         "virtual_joints": {
             name: [joint.base, joint.origin, joint.ratio, joint.length]
             for name, joint in sorted(VIRTUAL_JOINTS.items())

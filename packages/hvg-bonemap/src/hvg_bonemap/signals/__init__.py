@@ -10,7 +10,17 @@ from hvg_bonemap.signals.bonemap import (
 )
 from hvg_bonemap.signals.skeleton2d import Skeleton2DSignal
 
+BUILTIN_SIGNALS: dict[str, type] = {
+    "bonemap": BoneMapSignal,
+    "depth": DepthSignal,
+    "normal": NormalSignal,
+    "skeleton2d": Skeleton2DSignal,
+    "body_normal": BodyNormalSignal,
+}
+"""hvg-bonemap's own signals by registered name (what ``PoseSpec.for_signal`` reads layouts from)."""
+
 __all__ = [
+    "BUILTIN_SIGNALS",
     "BodyNormalSignal",
     "BoneMapSignal",
     "DepthSignal",

@@ -142,6 +142,7 @@ class BodyNormalSignal:
     """
 
     channels = 3
+    layout = (("body_normal", 3),)
 
     def __init__(self, faces: torch.Tensor) -> None:
         self.faces = torch.as_tensor(faces)

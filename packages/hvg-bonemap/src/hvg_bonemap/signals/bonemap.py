@@ -9,28 +9,28 @@ import torch
 from hvg_bonemap._validation import as_float_tensor, check_trailing_shape
 from hvg_bonemap.cameras import Cameras
 from hvg_bonemap.ellipsoids import ellipsoids_from_joints
+from hvg_bonemap.pose_codec import depth_code, normal_code, pelvis_distance
+from hvg_bonemap.pose_spec import DEFAULT_POSE_SPEC
 from hvg_bonemap.renderers.output import BoneMap
 from hvg_bonemap.rendering import render
-from hvg_bonemap.skeleton import DEFAULT_BONE_SET, JOINT_INDEX, Bone
+from hvg_bonemap.skeleton import DEFAULT_BONE_SET, Bone
 
 
 def encode_normal(bonemap: BoneMap) -> torch.Tensor:
     """Camera-space normals mapped to [0, 1]: ``(n + 1) / 2``, background 0. ``(..., 3, H, W)``."""
-    return torch.where(
-        bonemap.mask[..., None, :, :],
-        0.5 * (bonemap.normal + 1.0),
-        torch.zeros_like(bonemap.normal),
-    )
+    return normal_code(bonemap.normal, bonemap.mask)
 
 
 def encode_depth(
-    bonemap: BoneMap, reference_distance: torch.Tensor, depth_range: float = 2.0
+    bonemap: BoneMap,
+    reference_distance: torch.Tensor,
+    depth_range: float = DEFAULT_POSE_SPEC.depth_range,
 ) -> torch.Tensor:
     """Depth mapped to [0, 1] around a reference distance: nearer is brighter, background 0.
 
     ``value = clamp(0.5 + (reference - depth) / depth_range, 1/255, 1)`` on the body, so the
     pelvis sits at 0.5 and the code does not depend on how far the camera is; body pixels never
-    reach the background value 0.
+    reach the background value 0 (:func:`hvg_bonemap.pose_codec.depth_code`).
 
     Args:
         bonemap: Rendered maps with batch ``...``.
@@ -40,9 +40,7 @@ def encode_depth(
     Returns:
         ``(..., 1, H, W)`` float32.
     """
-    ref = reference_distance.to(bonemap.depth)[..., None, None]
-    value = (0.5 + (ref - bonemap.depth) / depth_range).clamp(1.0 / 255.0, 1.0)
-    return torch.where(bonemap.mask, value, torch.zeros_like(value))[..., None, :, :]
+    return depth_code(bonemap.depth, bonemap.mask, reference_distance, depth_range)
 
 
 class BoneMapSignal:
@@ -59,12 +57,16 @@ class BoneMapSignal:
     """
 
     channels = 4
+    layout: tuple[tuple[str, int], ...] = (("depth", 1), ("normal", 3))
+    """Parts in channel order (each gets its own guider in the pose modulator)."""
+    spec_options = ("bones", "radii", "depth_range")
+    """``PoseSpec`` fields the constructor takes (``hvg_bonemap.pose_codec.signal_for``)."""
 
     def __init__(
         self,
         bones: str | tuple[Bone, ...] = DEFAULT_BONE_SET,
         radii: str | Mapping[str, float] | None = None,
-        depth_range: float = 2.0,
+        depth_range: float = DEFAULT_POSE_SPEC.depth_range,
         backend: str = "analytic",
     ) -> None:
         self.bones = bones
@@ -81,8 +83,7 @@ class BoneMapSignal:
         )
 
     def _pelvis_distance(self, joints: torch.Tensor, cameras: Cameras) -> torch.Tensor:
-        pelvis = joints[..., JOINT_INDEX["pelvis"], :].to(cameras.R)
-        return (pelvis - cameras.centers).norm(dim=-1)
+        return pelvis_distance(joints.to(cameras.R), cameras.centers)
 
     def __call__(self, joints: torch.Tensor, cameras: Cameras) -> torch.Tensor:
         """Signal ``(..., 4, H, W)``: channel 0 depth code, channels 1-3 normal code."""
@@ -97,6 +98,7 @@ class DepthSignal(BoneMapSignal):
     """Bone-map depth code only, ``(..., 1, H, W)`` (Table 3 ablation)."""
 
     channels = 1
+    layout = (("depth", 1),)
 
     def __call__(self, joints: torch.Tensor, cameras: Cameras) -> torch.Tensor:
         """Signal ``(..., 1, H, W)``."""
@@ -110,6 +112,7 @@ class NormalSignal(BoneMapSignal):
     """Bone-map normal code only, ``(..., 3, H, W)`` (Table 3 ablation)."""
 
     channels = 3
+    layout = (("normal", 3),)
 
     def __call__(self, joints: torch.Tensor, cameras: Cameras) -> torch.Tensor:
         """Signal ``(..., 3, H, W)``."""

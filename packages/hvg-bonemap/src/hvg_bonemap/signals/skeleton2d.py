@@ -32,6 +32,8 @@ class Skeleton2DSignal:
     """
 
     channels = 3
+    layout = (("skeleton2d", 3),)
+    spec_options = ("bones", "width_px")
 
     def __init__(
         self, bones: str | tuple[Bone, ...] = DEFAULT_BONE_SET, width_px: float = 6.0
