@@ -5,8 +5,11 @@ meshes (1280 faces each, BVH built once per frame and shared by the 8 views) in 
 Run with ``uv run pytest packages/hvg-bonemap/benchmarks --benchmark-enable``.
 """
 
+import importlib.util
+import os
 import statistics
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -21,6 +24,25 @@ from hvg_bonemap import (
 from hvg_bonemap.motions import walk
 
 VIEWS, SIZE = 8, 576
+
+
+def _anchor_renderer():
+    """The pre-issue-14 renderer from ``_anchor_analytic.py`` (not an importable package)."""
+    path = Path(__file__).with_name("_anchor_analytic.py")
+    spec = importlib.util.spec_from_file_location("hvg_bonemap_bench_anchor", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.AnalyticRenderer()
+
+
+@pytest.fixture
+def one_thread():
+    # Small kernels on a shared 2-core machine: a second OpenMP thread spins whenever another
+    # process holds the other core (measured 10-30x slower), so bone maps run on one thread.
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module")
@@ -108,3 +130,39 @@ def test_same_run_ratio_against_embree(benchmark, scene, capsys):
         )
     benchmark.pedantic(lambda: None, rounds=1)
     assert a > 0 and m > 0
+
+
+def test_same_run_ratio_against_previous_algorithm(benchmark, scene, capsys, one_thread):
+    """Current vs pre-issue-14 renderer, interleaved frame by frame in one run (1 thread)."""
+    ell, cams = scene
+    previous = _anchor_renderer()
+    repeats = 1 if benchmark.disabled else 24
+    current_ms, previous_ms = [], []
+    render(frame(ell, 0), cams), previous(frame(ell, 0), cams)  # warm-up
+    for r in range(repeats):
+        e = frame(ell, r % 24)
+        start = time.perf_counter()
+        ours = render(e, cams)
+        current_ms.append((time.perf_counter() - start) * 1000 / VIEWS)
+        del ours
+        start = time.perf_counter()
+        theirs = previous(e, cams)
+        previous_ms.append((time.perf_counter() - start) * 1000 / VIEWS)
+        del theirs
+    ours, theirs = render(frame(ell, 7), cams), previous(frame(ell, 7), cams)
+    assert torch.equal(ours.mask, theirs.mask) and torch.equal(ours.index, theirs.index)
+    assert (ours.depth - theirs.depth).abs().max() < 1e-5
+    assert (ours.normal - theirs.normal).abs().max() < 1e-3
+    a, b = statistics.median(current_ms), statistics.median(previous_ms)
+    load = os.getloadavg()
+    benchmark.extra_info.update(
+        current_ms_per_view=a, previous_ms_per_view=b, speedup=b / a, loadavg=load[0]
+    )
+    with capsys.disabled():
+        print(
+            f"\nbone maps, 1 thread: current {a:.2f} ms/view, previous {b:.2f} ms/view, "
+            f"speedup {b / a:.2f}x ({repeats} frames), loadavg {load[0]:.2f} {load[1]:.2f}"
+        )
+    benchmark.pedantic(lambda: None, rounds=1)
+    if not benchmark.disabled:
+        assert b / a > 1, f"the current renderer is slower than the previous one ({b / a:.2f}x)"

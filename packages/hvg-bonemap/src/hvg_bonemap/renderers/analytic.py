@@ -7,13 +7,16 @@ is a quadratic in ``u``: the exact silhouette span of each (item, ellipsoid, row
 closed form, and the rows come from the exact vertical extent of the projected ellipse (dual
 conic ``K (Sigma - c c^T) K^T``). Only pixels inside these spans (widened by one pixel, so that
 float32 decides the boundary like the reference) are evaluated. Per-row coefficients are
-computed in float64 around the span centre (no cancellation in the interior) and the pixels of
-rows with similar span widths are evaluated as dense ``(rows, width)`` float32 blocks with
-broadcast row constants (no per-pixel gathers). The near root ``z = C / (B + sqrt(disc))`` is
-the camera-space z of the hit. The nearest hit per pixel is resolved with one
-``scatter_reduce(amin)`` on an int64 key ``bits(z) << 32 | ellipsoid`` (positive float32 bit
-patterns order like their values). Normals ``Q (z d - c)`` and distances ``z |d|`` are computed
-only for the winning pixels.
+computed in float64 around the span centre (no cancellation in the interior); the spans are then
+expanded into one flat float32 candidate list (ragged: no padding, a fixed handful of tensor
+operations whatever the span widths; Python-level loops over span buckets cost more than the
+arithmetic at 576² on one core). The near root ``z = C / (B + sqrt(disc))`` is the camera-space
+z of the hit. The nearest hit per pixel is resolved with one ``scatter_reduce(amin)`` on an
+int64 key ``bits(z) << 32 | span`` (positive float32 bit patterns order like their values; spans
+are ordered by ellipsoid, so ties go to the lower ellipsoid); the winners are the candidates
+whose key equals the reduced key (no scan of the whole z-buffer). Normals ``Q (z d - c)`` and
+distances ``z |d|`` are computed only for the winning pixels, from per-span float32 rows
+(``Q d`` is linear in the column along a row).
 
 Ellipsoids containing the camera centre, and ellipsoids entirely behind it, are not drawn;
 ellipsoids cut by the camera plane are handled exactly (full rows, per-pixel root sign).
@@ -33,34 +36,6 @@ from hvg_bonemap.renderers.output import BoneMap
 
 _NO_HIT = torch.iinfo(torch.int64).max
 _LOW32 = 0xFFFFFFFF
-_BUCKETS = (
-    4,
-    6,
-    8,
-    12,
-    16,
-    24,
-    32,
-    40,
-    48,
-    64,
-    80,
-    96,
-    128,
-    160,
-    192,
-    256,
-    384,
-    512,
-    768,
-    1024,
-    1536,
-    2048,
-    4096,
-    8192,
-    16384,
-    32768,
-)
 
 
 class AnalyticRenderer:
@@ -81,22 +56,19 @@ class AnalyticRenderer:
         self.max_buffer_pixels = int(max_buffer_pixels)
         self._local = threading.local()
 
-    def _buffers(self, size: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-        """Depth-key and touched buffers reused across calls (reset sparsely after each use).
+    def _keys(self, size: int, device: torch.device) -> torch.Tensor:
+        """Depth-key buffer reused across calls (reset sparsely, at the winners, after each use).
 
         Reuse matters on CPU: freshly mapped pages cost more than the whole z-resolve.
         """
-        workspace: dict[tuple[str, int], tuple[torch.Tensor, torch.Tensor]] = (
-            self._local.__dict__.setdefault("workspace", {})
+        workspace: dict[tuple[str, int], torch.Tensor] = self._local.__dict__.setdefault(
+            "workspace", {}
         )
         slot = (str(device), size)
         if slot not in workspace:
             if len(workspace) > 4:
                 workspace.clear()
-            workspace[slot] = (
-                torch.full((size,), _NO_HIT, dtype=torch.int64, device=device),
-                torch.zeros(size, dtype=torch.bool, device=device),
-            )
+            workspace[slot] = torch.full((size,), _NO_HIT, dtype=torch.int64, device=device)
         return workspace[slot]
 
     def __call__(self, ellipsoids: Ellipsoids, cameras: Cameras) -> BoneMap:
@@ -110,13 +82,13 @@ class AnalyticRenderer:
         index = torch.full((m * h * w,), -1, dtype=torch.int32, device=device)
         mask = torch.zeros(m * h * w, dtype=torch.bool, device=device)
         items_per_chunk = max(1, min(m, self.max_buffer_pixels // (h * w)))
-        keys, touched = self._buffers(items_per_chunk * h * w, device)
+        keys = self._keys(items_per_chunk * h * w, device)
         try:
             for start in range(0, m, items_per_chunk):
                 stop = min(m, start + items_per_chunk)
-                self._render_items(scene, start, stop, depth, normal, index, mask, keys, touched)
+                self._render_items(scene, start, stop, depth, normal, index, mask, keys)
         except BaseException:
-            # An interrupted resolve leaves the reused buffers dirty: drop them.
+            # An interrupted resolve leaves the reused buffer dirty: drop it.
             self._local.__dict__.pop("workspace", None)
             raise
         batch = scene.batch_shape
@@ -137,7 +109,6 @@ class AnalyticRenderer:
         index: torch.Tensor,
         mask: torch.Tensor,
         keys: torch.Tensor,
-        touched: torch.Tensor,
     ) -> None:
         h, w = scene.height, scene.width
         hw = h * w
@@ -150,41 +121,34 @@ class AnalyticRenderer:
         )
         drawable = scene.drawable[start:stop].reshape(-1) & ~table["behind"]
         rows = _row_table(table, drawable, n, w, h)
-        if rows is not None:
-            _resolve_rows(rows, keys, touched, self.max_pairs)
-        hit = torch.nonzero(touched[: (stop - start) * hw]).squeeze(1)
+        if rows is None:
+            return
+        hit, key = _resolve_rows(rows, keys, self.max_pairs)
         if hit.numel() == 0:
             return
-        key = keys.index_select(0, hit)
         keys.index_fill_(0, hit, _NO_HIT)
-        touched.index_fill_(0, hit, False)
-        inst = key & _LOW32
+        span = key & _LOW32
         z = (key >> 32).to(torch.int32).view(torch.float32)
-        item_local = torch.div(hit, hw, rounding_mode="floor")
-        pixel = hit - item_local * hw
-        row = torch.div(pixel, w, rounding_mode="floor")
-        u = (pixel - row * w).to(torch.float32) + 0.5
-        v = row.to(torch.float32) + 0.5
-        g = table["shading"].index_select(0, inst)  # (hits, 14) float32
-        a00, p0x, p1x, p0y, p1y = g[:, 0], g[:, 1], g[:, 2], g[:, 3], g[:, 4]
-        dx = p0x + p1x * v + a00 * u
-        dy = p0y + p1y * v
-        rx, ry, rz = z * dx - g[:, 5], z * dy - g[:, 6], z - g[:, 7]
-        q00, q11, q22, q01, q02, q12 = g[:, 8], g[:, 9], g[:, 10], g[:, 11], g[:, 12], g[:, 13]
-        nx = q00 * rx + q01 * ry + q02 * rz
-        ny = q01 * rx + q11 * ry + q12 * rz
-        nz = q02 * rx + q12 * ry + q22 * rz
-        inv = torch.rsqrt((nx * nx + ny * ny + nz * nz).clamp_min(1e-30))
+        # Per-span rows: Q d = alpha + beta u along the span's image row, ray d = (dx, dy, 1).
+        g = rows["shading"].index_select(0, span)  # (hits, 13) float32
+        u = (hit - rows["pixel"].index_select(0, span)).to(torch.float32).add_(g[:, 12])
+        dx, dy = torch.addcmul(g[:, 9], g[:, 10], u), g[:, 11]
+        # Gradient Q (z d - c) = z (Q d) - Q c, one camera axis at a time.
+        nx, ny, nz = (
+            torch.addcmul(g[:, k], g[:, 3 + k], u).mul_(z).sub_(g[:, 6 + k]) for k in range(3)
+        )
+        inv = nx.square().addcmul_(ny, ny).addcmul_(nz, nz).clamp_min_(1e-30).rsqrt_()
         # The near root's outward normal faces the camera; the flip only guards grazing rounding.
-        sign = torch.where(nx * dx + ny * dy + nz > 0, -inv, inv)
-        base = start * hw
-        out = base + hit
-        depth.index_copy_(0, out, z * torch.sqrt(dx * dx + dy * dy + 1.0))
-        plane = (start + item_local) * (3 * hw) + pixel
-        normal.index_copy_(0, plane, nx * sign)
-        normal.index_copy_(0, plane + hw, ny * sign)
-        normal.index_copy_(0, plane + 2 * hw, nz * sign)
-        index.index_copy_(0, out, (inst - item_local * n).to(torch.int32))
+        facing = torch.addcmul(torch.addcmul(nz, nx, dx), ny, dy)
+        inv = torch.where(facing > 0, -inv, inv)
+        out = hit.add_(start * hw)
+        depth.index_copy_(0, out, dx.square_().addcmul_(dy, dy).add_(1.0).sqrt_().mul_(z))
+        # Normal planes of item i start at 3 i hw = (out - pixel) + 2 i hw: shift out by 2 i hw.
+        plane = rows["plane_shift"].index_select(0, span).add_(out).add_(2 * start * hw)
+        normal.index_copy_(0, plane, nx.mul_(inv))
+        normal.index_copy_(0, plane.add_(hw), ny.mul_(inv))
+        normal.index_copy_(0, plane.add_(hw), nz.mul_(inv))
+        index.index_copy_(0, out, rows["ellipsoid"].index_select(0, span))
         mask.index_fill_(0, out, True)
 
 
@@ -229,23 +193,16 @@ def _instance_table(
         K[:, None] @ (covariance - c[..., :, None] * c[..., None, :]) @ K[:, None].transpose(-1, -2)
     )
     in_front = cz - extent_z > 1e-9 * (1.0 + cz.abs())
-    f32 = torch.float32
-    q = Q.to(f32)
-    shading = torch.stack(
-        [
-            a.to(f32), p0x[:, None].expand(m, n).to(f32), p1x[:, None].expand(m, n).to(f32),
-            p0y[:, None].expand(m, n).to(f32), p1y[:, None].expand(m, n).to(f32),
-            c[..., 0].to(f32), c[..., 1].to(f32), c[..., 2].to(f32),
-            q[..., 0, 0], q[..., 1, 1], q[..., 2, 2], q[..., 0, 1], q[..., 0, 2], q[..., 1, 2],
-        ],
-        dim=-1,
-    )  # fmt: skip
+    # Shading inputs (float64): rows of Q (symmetric) and Q c per instance, ray set-up per item.
+    quad = torch.cat([Q.reshape(m * n, 9), Qc.reshape(m * n, 3)], dim=-1)
+    rays = torch.stack([a00, p0x, p1x, p0y, p1y], dim=-1)
     return {
         "coeffs": torch.stack(list(coeffs.values()), dim=-1).reshape(m * n, len(coeffs)),
         "dual": dual.reshape(m * n, 3, 3),
         "in_front": in_front.reshape(-1),
         "behind": (cz + extent_z <= 0).reshape(-1),
-        "shading": shading.reshape(m * n, 14),
+        "quad": quad,
+        "rays": rays,
     }
 
 
@@ -302,6 +259,8 @@ def _row_table(
     keep = torch.nonzero(count > 0).squeeze(1)
     if keep.numel() == 0:
         return None
+    if keep.numel() > _LOW32:
+        raise ValueError("more than 2**32 spans in one chunk: lower max_buffer_pixels")
     inv_c = 1.0 / C
     item = torch.div(inst, n, rounding_mode="floor")
     consts = torch.stack(
@@ -315,66 +274,94 @@ def _row_table(
         ],
         dim=-1,
     ).to(torch.float32)
+    pixel = (item * height + row) * width + col0.to(torch.int64)
+    inst, item, v, col0 = (x.index_select(0, keep) for x in (inst, item, v, col0))
+    # Shading rows per span (float64 -> float32): along the row, d = (dx0 + a u, dy, 1) and
+    # Q d = alpha + beta u with alpha = Q (dx0, dy, 1), beta = a Q e_x (Q symmetric).
+    quad = table["quad"].index_select(0, inst)  # (spans, 12): rows of Q, then Q c
+    ray = table["rays"].index_select(0, item)  # (spans, 5): a, p0x, p1x, p0y, p1y
+    a = ray[:, 0:1]
+    dx0, dy = ray[:, 1:2] + ray[:, 2:3] * v[:, None], ray[:, 3:4] + ray[:, 4:5] * v[:, None]
+    alpha = quad[:, 0:3] * dx0 + quad[:, 3:6] * dy + quad[:, 6:9]
+    shading = torch.cat(
+        [alpha, a * quad[:, 0:3], quad[:, 9:12], dx0, a, dy, col0[:, None] + 0.5], 1
+    )
     return {
-        "count": count[keep],
-        "consts": consts[keep],
-        "pixel": ((item * height + row) * width + col0.to(torch.int64))[keep],
-        "inst": inst[keep],
+        "count": count.index_select(0, keep),
+        "consts": consts.index_select(0, keep),
+        "pixel": pixel.index_select(0, keep),
+        "shading": shading.to(torch.float32),
+        "plane_shift": item * (2 * height * width),  # item local to the chunk
+        "ellipsoid": (inst - item * n).to(torch.int32),
     }
 
 
 def _resolve_rows(
-    rows: dict[str, torch.Tensor], keys: torch.Tensor, touched: torch.Tensor, max_pairs: int
-) -> None:
-    """Evaluates every span pixel, grouped by span width, and min-reduces hits into ``keys``."""
+    rows: dict[str, torch.Tensor], keys: torch.Tensor, max_pairs: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Evaluates every span pixel and min-reduces the hits into ``keys``.
+
+    The spans are expanded into one flat candidate list per chunk of at most ``max_pairs``
+    pixels (ragged, no padding, a handful of tensor operations per chunk whatever the spans).
+
+    Returns:
+        ``(pixels, keys)`` of the winning candidate of every covered pixel (``(hits,)`` int64
+        each): the candidate whose key equals the reduced key (keys are unique per pixel).
+    """
     count = rows["count"]
+    ends = torch.cumsum(count, 0)
+    pixels: list[torch.Tensor] = []
+    candidates: list[torch.Tensor] = []
+    first, done, n_rows = 0, 0, count.numel()
+    while first < n_rows:
+        # Rows first..last-1 hold at most max_pairs pixels (at least one row per chunk).
+        last = int(torch.searchsorted(ends, done + max_pairs, right=True))
+        last = min(n_rows, max(last, first + 1))
+        found = _resolve_chunk(rows, first, last, keys)
+        if found is not None:
+            pixels.append(found[0])
+            candidates.append(found[1])
+        done = int(ends[last - 1])
+        first = last
+    if not pixels:
+        empty = torch.zeros(0, dtype=torch.int64, device=count.device)
+        return empty, empty
+    pixel, key = torch.cat(pixels), torch.cat(candidates)
+    win = torch.nonzero(keys.index_select(0, pixel) == key).squeeze(1)
+    return pixel.index_select(0, win), key.index_select(0, win)
+
+
+def _resolve_chunk(
+    rows: dict[str, torch.Tensor], first: int, last: int, keys: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Near roots of the span pixels of rows ``first..last-1``; min-reduces hits into ``keys``.
+
+    Returns:
+        ``(pixels, keys)`` of the chunk's hits (``(hits,)`` int64 each), None without hits.
+    """
+    count = rows["count"][first:last]
+    total = int(count.sum())
     device = count.device
-    widths = torch.tensor(_BUCKETS, device=device)
-    bucket = torch.bucketize(count, widths)
-    for b in torch.unique(bucket).tolist():
-        width = _BUCKETS[b] if b < len(_BUCKETS) else int(count.max())
-        members = torch.nonzero(bucket == b).squeeze(1)
-        step = max(1, max_pairs // width)
-        for begin in range(0, members.numel(), step):
-            sel = members[begin : begin + step]
-            _resolve_block(
-                rows["consts"].index_select(0, sel),
-                count.index_select(0, sel),
-                rows["pixel"].index_select(0, sel),
-                rows["inst"].index_select(0, sel),
-                width,
-                keys,
-                touched,
-            )
-
-
-def _resolve_block(
-    consts: torch.Tensor,
-    count: torch.Tensor,
-    pixel0: torch.Tensor,
-    inst: torch.Tensor,
-    width: int,
-    keys: torch.Tensor,
-    touched: torch.Tensor,
-) -> None:
-    """Dense ``(rows, width)`` evaluation of the near root with broadcast per-row constants."""
-    col = torch.arange(width, device=consts.device)
-    x = consts[:, 0:1] + col.to(torch.float32)
-    disc = torch.addcmul(consts[:, 3:4], torch.addcmul(consts[:, 2:3], consts[:, 1:2], x), x)
-    den = torch.addcmul(consts[:, 5:6], consts[:, 4:5], x)
+    span = torch.repeat_interleave(
+        torch.arange(last - first, device=device), count, output_size=total
+    )
+    col = torch.arange(total, device=device) - (torch.cumsum(count, 0) - count).index_select(
+        0, span
+    )
+    c = rows["consts"][first:last].index_select(0, span)  # (pixels, 6) float32
+    x0, d2, slope, disc0, b1, b0 = c.unbind(1)
+    x = col.to(torch.float32).add_(x0)
+    disc = torch.addcmul(disc0, torch.addcmul(slope, d2, x), x)
+    den = torch.addcmul(b0, b1, x)
     den.add_(disc.clamp_min(0.0).sqrt_())
     # den > 0 <=> the near root lies in front of the camera; z = 1 / den.
-    valid = (disc >= 0.0).logical_and_(den > 0.0).logical_and_(col < count[:, None])
-    rc = torch.nonzero(valid)
-    if rc.numel() == 0:
-        return
-    r, c = rc[:, 0], rc[:, 1]
-    z_bits = (
-        torch.reciprocal(den.view(-1).index_select(0, r * width + c))
-        .view(torch.int32)
-        .to(torch.int64)
-    )
-    key = z_bits.bitwise_left_shift_(32).bitwise_or_(inst.index_select(0, r))
-    pixel = pixel0.index_select(0, r) + c
+    valid = torch.nonzero((disc >= 0.0).logical_and_(den > 0.0)).squeeze(1)
+    if valid.numel() == 0:
+        return None
+    span = span.index_select(0, valid)
+    z_bits = torch.reciprocal(den.index_select(0, valid)).view(torch.int32).to(torch.int64)
+    # Low bits: the global span id (spans are ordered by ellipsoid: ties go to the lower one).
+    key = z_bits.bitwise_left_shift_(32).bitwise_or_(span + first)
+    pixel = rows["pixel"][first:last].index_select(0, span).add_(col.index_select(0, valid))
     keys.scatter_reduce_(0, pixel, key, reduce="amin")
-    touched.index_fill_(0, pixel, True)
+    return pixel, key
