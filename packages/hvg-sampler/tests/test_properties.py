@@ -4,7 +4,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hvg_sampler import build_sampler, sampler_from_config
+from hvg_sampler import build_sampler
 from hvg_sampler.testing import CountingDenoiser, IdentityDenoiser, WindowMeanDenoiser
 
 SAMPLERS = ["hvg", "temporal", "view", "human4dit", "mimicmotion", "alternate"]
@@ -81,57 +81,6 @@ def test_packing_invariance(p):
         WindowMeanDenoiser(), shape, uncond_conditioning=uncond, seed=1
     )
     assert torch.equal(a.latents, b.latents)
-
-
-def test_config_round_trip():
-    sampler = build_sampler(
-        "hvg",
-        frame_window=16,
-        frame_overlap=4,
-        fusion_weight="cosine",
-        normalisation="joint",
-        axis_blend=0.7,
-    )
-    config = sampler.to_config()
-    assert (
-        config["sampler"] == "hvg"
-        and config["config_version"] == 1
-        and config["not_serialised"] == []
-    )
-    rebuilt = sampler_from_config(config)
-    assert rebuilt.to_config() == config
-    assert rebuilt.cost(40, 8).to_json() == sampler.cost(40, 8).to_json()
-    with_callable = build_sampler("hvg", axis_blend=lambda sigma: 0.5)
-    assert "axis_blend" in with_callable.to_config()["not_serialised"]
-
-
-def test_config_round_trip_keeps_behaviour_noise_init_included():
-    """A rebuilt sampler draws the same initial noise and plans the same windows (issue 16)."""
-    import torch
-
-    sampler = build_sampler("hvg", frame_window=8, frame_overlap=2, noise_init="tile-repeat")
-    rebuilt = sampler_from_config(sampler.to_config())
-    shape = (1, 2, 20, 4, 3, 3)  # (B, V, T, C, h, w)
-    drawn = sampler.initial_noise(shape, seed=7)
-    assert torch.equal(rebuilt.initial_noise(shape, seed=7), drawn)
-    # tile-repeat really repeats with the temporal window (independent noise would not).
-    assert torch.equal(drawn[:, :, 0], drawn[:, :, 8])
-    assert rebuilt.cost(40, 8).to_json() == sampler.cost(40, 8).to_json()
-    # An object (not a registered name) cannot be serialised and is said to be left out.
-    from hvg_sampler.noise.tile_repeat import TileRepeatNoise
-
-    with_object = build_sampler("hvg", noise_init=TileRepeatNoise(period=4))
-    assert "noise_init" in with_object.to_config()["not_serialised"]
-
-
-def test_config_version_checked():
-    import pytest
-    from hvg_core.errors import InputError
-
-    with pytest.raises(InputError, match="newer"):
-        sampler_from_config({"sampler": "hvg", "config_version": 99})
-    with pytest.raises(InputError, match="'sampler'"):
-        sampler_from_config({})
 
 
 def test_tile_repeat_period_follows_frame_window():

@@ -110,3 +110,36 @@ def test_schedule_errors():
         EDMEulerSchedule(0)
     with pytest.raises(InputError):
         make_schedule(object(), 5)
+
+
+def test_schedulers_are_a_registered_kind_chosen_by_name(monkeypatch):
+    """``hvg_register_schedulers``: the built-in and a plugin's schedule, both by name."""
+    import types
+
+    from hvg_core import registry as registry_module
+    from hvg_core.hookspecs import hookimpl
+    from hvg_core.registry import Registry, make_plugin_manager
+
+    class HalvedEDM(EDMEulerSchedule):
+        """SVD's schedule with σ_max halved (a plugin's)."""
+
+        def __init__(self, num_steps: int) -> None:
+            super().__init__(num_steps, sigma_max=350.0)
+
+    @hookimpl
+    def hvg_register_schedulers(register):
+        register("halved-edm", HalvedEDM)
+
+    manager = make_plugin_manager()
+    manager.register(types.SimpleNamespace(hvg_register_schedulers=hvg_register_schedulers))
+    monkeypatch.setattr(registry_module, "_REGISTRY", Registry(manager))
+    assert {"edm-euler", "halved-edm"} <= set(registry_module.get_registry().names("schedulers"))
+    assert isinstance(make_schedule("edm-euler", 4), EDMEulerSchedule)
+    assert float(make_schedule("halved-edm", 4).sigmas[0]) == pytest.approx(350.0)
+    sampler = build_sampler("temporal", frame_window=2, frame_overlap=1, num_steps=2,
+                            max_guidance_scale=1.0, scheduler="halved-edm")  # fmt: skip
+    out = sampler.sample(lambda x, s, c: torch.zeros_like(x), (1, 1, 3, 1, 2, 2))
+    assert torch.equal(out.sigmas, HalvedEDM(2).sigmas)
+    with pytest.raises(InputError, match="halved-edm") as caught:
+        make_schedule("ddim", 3)
+    assert caught.value.field == "scheduler"

@@ -44,7 +44,7 @@ _EXPORTS = {
     "WindowedSampler": "hvg_sampler.samplers.base",
     "build_sampler": "hvg_sampler.build",
     "get_fusion_weight": "hvg_sampler.build",
-    "make_schedule": "hvg_sampler.schedulers.base",
+    "make_schedule": "hvg_sampler.schedulers.factory",
     "sampler_from_config": "hvg_sampler.build",
 }
 

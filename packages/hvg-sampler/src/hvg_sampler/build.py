@@ -36,23 +36,19 @@ def get_fusion_weight(name: str):
 
 
 def sampler_from_config(config: dict[str, Any]):
-    """Rebuild a sampler from :meth:`WindowedSampler.to_config` output.
+    """Rebuild a sampler from :meth:`WindowedSampler.to_config` output (or a file's table).
+
+    The options go through the sampler's options dataclass
+    (:class:`hvg_sampler.options.SamplerOptions`), which checks the ``version`` (older
+    ``config_version`` dicts still load), every key and type, and that every part is registered.
 
     Raises:
-        InputError: Missing ``sampler`` key or a newer ``config_version``.
+        InputError: Missing ``sampler`` name, a newer version, an unknown option, a value of the
+            wrong type or an unregistered part (the message names the field).
     """
-    from hvg_sampler.samplers.base import WindowedSampler
-
     options = dict(config)
     name = options.pop("sampler", None)
     if not isinstance(name, str):
         raise InputError("a sampler config needs a 'sampler' name", field="sampler")
-    version = options.pop("config_version", 1)
-    if not isinstance(version, int) or version > WindowedSampler.CONFIG_VERSION:
-        raise InputError(
-            f"sampler config version {version!r} is newer than this hvg-sampler understands "
-            f"({WindowedSampler.CONFIG_VERSION}); upgrade hvg-sampler",
-            field="config_version",
-        )
     options.pop("not_serialised", None)
     return build_sampler(name, **options)

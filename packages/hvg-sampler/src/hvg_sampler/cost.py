@@ -3,12 +3,39 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from hvg_sampler.budget import WindowBudget
+from hvg_sampler.plan import CallPlan, StepPlan
 from hvg_sampler.windows import Window
 
-if TYPE_CHECKING:
-    from hvg_sampler.samplers.base import WindowedSampler
+
+class PlannedSampler(Protocol):
+    """What the cost planner reads from a sampler (``hvg_sampler.planning.WindowedPlanning``).
+
+    The cost planner depends on this contract only, never on the sampler's module, so planning
+    can price itself without an import circle.
+    """
+
+    name: str
+    scheduler: Any
+    budget: WindowBudget
+    frame_planner: Any
+    view_planner: Any
+    frame_window: int
+    frame_overlap: int
+    view_window: int
+    view_overlap: int
+
+    def step_plan(self, num_frames: int, num_views: int, step_index: int, sigma: float) -> StepPlan:
+        """The checked plan of one step."""
+        ...
+
+    def calls(
+        self, plan: StepPlan, *, batch_size: int = 1, cfg: bool | None = None
+    ) -> list[CallPlan]:
+        """The plan's windows packed into denoiser calls."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -113,7 +140,7 @@ class CostReport:
 
 
 def plan_cost(
-    sampler: WindowedSampler,
+    sampler: PlannedSampler,
     num_frames: int,
     num_views: int,
     *,
@@ -123,11 +150,11 @@ def plan_cost(
 ) -> CostReport:
     """Walk the steps with the sampler's own planning and packing code (no denoiser).
 
-    The counts come from the same :meth:`~WindowedSampler.step_plan` and
-    :meth:`~WindowedSampler.calls` the loop uses, with the EDM σ of each step, so they equal
+    The counts come from the same :meth:`~hvg_sampler.planning.WindowedPlanning.step_plan`
+    and :meth:`~hvg_sampler.planning.WindowedPlanning.calls` the loop uses, with the EDM σ of each step, so they equal
     what :meth:`~WindowedSampler.sample` does (a test counts real calls).
     """
-    from hvg_sampler.schedulers.base import make_schedule
+    from hvg_sampler.schedulers.factory import make_schedule
 
     schedule = make_schedule(sampler.scheduler, num_steps)
     first_use: dict[Window, list[int]] = {}
@@ -166,7 +193,7 @@ def plan_cost(
 
 
 def _warnings(
-    sampler: WindowedSampler, num_frames: int, num_views: int, pass_names: set[str]
+    sampler: PlannedSampler, num_frames: int, num_views: int, pass_names: set[str]
 ) -> list[str]:
     from hvg_sampler.planners.partition import PartitionPlanner
 

@@ -1,29 +1,31 @@
-"""The windowed sampling loop shared by every built-in sampler."""
+"""Executing a sampler's plan: noise, windowed network calls, fusion, CFG, scheduler steps.
+
+What to run at each step comes from :class:`hvg_sampler.planning.WindowedPlanning` (windows,
+weights, packing, budget); this module only runs it. Options live in ``sampler.options``
+(:class:`hvg_sampler.options.SamplerOptions`), which :meth:`WindowedSampler.to_config` writes.
+"""
 
 from __future__ import annotations
 
-import inspect
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from hvg_core.errors import InputError
 
-from hvg_sampler.budget import PAPER_BUDGET, WindowBudget, scaled_overlap
 from hvg_sampler.callbacks import SamplerCallback
 from hvg_sampler.conditioning import Conditioning, slice_conditioning, take
-from hvg_sampler.fusion import WindowFusion
+from hvg_sampler.fusion import WindowFusion, plan_blocks
 from hvg_sampler.guidance import apply_guidance, linear_frame_guidance
-from hvg_sampler.plan import NORMALISATIONS, CallPlan, FusionPass, StepPlan, pack_calls
+from hvg_sampler.plan import StepPlan, window_weights
+from hvg_sampler.planning import WindowedPlanning
 from hvg_sampler.protocols import Denoiser
-from hvg_sampler.schedulers.base import Schedule, make_schedule
-from hvg_sampler.weights._evaluate import accepts_sigma, fusion_weight_by_name
+from hvg_sampler.schedulers.base import Schedule
+from hvg_sampler.schedulers.factory import make_schedule
+from hvg_sampler.weights._evaluate import accepts_sigma
 
 LATENT_LETTERS = "(B, V, T, C, h, w)"
-#: Options whose ``None`` (no budget) is written into configs.
-BUDGET_KEYS = ("max_images_per_window", "max_frames_per_window")
 
 
 @dataclass(frozen=True)
@@ -43,22 +45,7 @@ class SamplerOutput:
     sigmas: torch.Tensor
 
 
-def _resolve_planner(planner: Any, axis: str) -> Any:
-    if isinstance(planner, str):
-        from hvg_core.registry import get_registry
-
-        planner = get_registry().load("window_planners", planner)
-    if isinstance(planner, type):
-        planner = planner(axis=axis)
-    if not callable(planner) or not hasattr(planner, "cyclic"):
-        raise InputError(
-            f"{axis} planner must be a registered name or a callable with a `cyclic` attribute",
-            field=f"{axis}_planner",
-        )
-    return planner
-
-
-class WindowedSampler(ABC):
+class WindowedSampler(WindowedPlanning):
     """Windows over time and views, model outputs fused, one scheduler step per step.
 
     Every built-in sampler takes the same keyword arguments (a sampler ignores the windows of an
@@ -80,7 +67,8 @@ class WindowedSampler(ABC):
         axis_blend: Weight of the temporal pass when blending with the view pass, a number in
             ``[0, 1]`` or a callable ``σ -> weight``.
         num_steps: Denoising steps.
-        scheduler: ``"edm-euler"`` (SVD-xt) or a diffusers scheduler object.
+        scheduler: A registered scheduler name (``"edm-euler"``, SVD-xt's) or a schedule object
+            (``for_steps(num_steps)``, or a diffusers scheduler).
         min_guidance_scale: CFG scale at the first frame (SVD-xt default 1.0).
         max_guidance_scale: CFG scale at the last frame (SVD-xt default 3.0); CFG runs when it is
             above 1.
@@ -102,332 +90,30 @@ class WindowedSampler(ABC):
 
     Raises:
         InputError: A window larger than the budget on its own axis (``frame_window`` above
-            ``max_frames_per_window``, ``view_window`` above ``max_images_per_window``).
+            ``max_frames_per_window``, ``view_window`` above ``max_images_per_window``), an
+            unknown option or an unregistered name.
     """
 
-    #: Registry name of the sampler (set by subclasses).
-    name = "windowed"
-    #: Default fusion weight when the caller gives none.
-    default_fusion_weight = "pyramid"
-
-    def __init__(
-        self,
-        *,
-        frame_window: int = 24,
-        frame_overlap: int = 8,
-        view_window: int = 6,
-        view_overlap: int = 2,
-        fusion_weight: str | Callable[..., Any] | None = None,
-        frame_fusion_weight: str | Callable[..., Any] | None = None,
-        view_fusion_weight: str | Callable[..., Any] | None = None,
-        frame_planner: Any = "sliding",
-        view_planner: Any = "cyclic",
-        normalisation: str = "separate",
-        axis_blend: float | Callable[[float], float] = 0.5,
-        num_steps: int = 25,
-        scheduler: Any = "edm-euler",
-        min_guidance_scale: float = 1.0,
-        max_guidance_scale: float = 3.0,
-        cfg_batch: bool = True,
-        max_images_per_call: int | None = None,
-        noise_init: Any = "independent",
-        max_views_per_time_window: int | None = None,
-        max_frames_per_view_window: int | None = None,
-        max_images_per_window: int | None = PAPER_BUDGET.max_images,
-        max_frames_per_window: int | None = PAPER_BUDGET.max_frames,
-    ) -> None:
-        if normalisation not in NORMALISATIONS:
-            raise InputError(
-                f"normalisation must be one of {NORMALISATIONS}, got {normalisation!r}",
-                field="normalisation",
-            )
-        if num_steps < 1:
-            raise InputError(f"num_steps must be >= 1, got {num_steps}", field="num_steps")
-        if max_images_per_call is not None and max_images_per_call < 1:
-            raise InputError(
-                f"max_images_per_call must be >= 1 or None, got {max_images_per_call}",
-                field="max_images_per_call",
-            )
-        if not callable(axis_blend) and not 0 <= float(axis_blend) <= 1:
-            raise InputError(f"axis_blend must lie in [0, 1], got {axis_blend}", field="axis_blend")
-        self.frame_window, self.frame_overlap = int(frame_window), int(frame_overlap)
-        self.view_window, self.view_overlap = int(view_window), int(view_overlap)
-        shared_weight = fusion_weight if fusion_weight is not None else self.default_fusion_weight
-        self.frame_fusion_weight = fusion_weight_by_name(frame_fusion_weight or shared_weight)
-        self.view_fusion_weight = fusion_weight_by_name(view_fusion_weight or shared_weight)
-        self.frame_planner = _resolve_planner(frame_planner, "frame")
-        self.view_planner = _resolve_planner(view_planner, "view")
-        self.normalisation = normalisation
-        self.axis_blend = axis_blend
-        self.num_steps = int(num_steps)
-        self.scheduler = scheduler
-        self.min_guidance_scale = float(min_guidance_scale)
-        self.max_guidance_scale = float(max_guidance_scale)
-        self.cfg_batch = bool(cfg_batch)
-        self.max_images_per_call = max_images_per_call
-        noise_init_name = noise_init if isinstance(noise_init, str) else None
-        if isinstance(noise_init, str):
-            from hvg_core.registry import get_registry
-
-            noise_init = get_registry().load("noise_inits", noise_init)
-        if isinstance(noise_init, type):
-            # Periodic inits repeat with the temporal window unless configured otherwise.
-            accepts_period = "period" in inspect.signature(noise_init).parameters
-            noise_init = noise_init(period=self.frame_window) if accepts_period else noise_init()
-        self.noise_init = noise_init
-        for name, cap in (
-            ("max_views_per_time_window", max_views_per_time_window),
-            ("max_frames_per_view_window", max_frames_per_view_window),
-        ):
-            if cap is not None and cap < 1:
-                raise InputError(f"{name} must be >= 1 or None, got {cap}", field=name)
-        self.max_views_per_time_window = max_views_per_time_window
-        self.max_frames_per_view_window = max_frames_per_view_window
-        self.budget = WindowBudget(
-            max_images=max_images_per_window, max_frames=max_frames_per_window, source="sampler"
-        )
-        if max_frames_per_window is not None and self.frame_window > max_frames_per_window:
-            raise InputError(
-                f"frame_window {self.frame_window} exceeds the training budget of "
-                f"{max_frames_per_window} frames per window; lower it or raise "
-                "max_frames_per_window",
-                field="frame_window",
-            )
-        if max_images_per_window is not None and self.view_window > max_images_per_window:
-            raise InputError(
-                f"view_window {self.view_window} exceeds the training budget of "
-                f"{max_images_per_window} images per window; lower it or raise "
-                "max_images_per_window",
-                field="view_window",
-            )
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
         self._plan_cache: dict[Any, Any] = {}
-        self._options = {
-            "frame_window": self.frame_window,
-            "frame_overlap": self.frame_overlap,
-            "view_window": self.view_window,
-            "view_overlap": self.view_overlap,
-            "fusion_weight": fusion_weight,
-            "frame_fusion_weight": frame_fusion_weight,
-            "view_fusion_weight": view_fusion_weight,
-            "frame_planner": frame_planner,
-            "view_planner": view_planner,
-            "normalisation": normalisation,
-            "axis_blend": axis_blend,
-            "num_steps": self.num_steps,
-            "scheduler": scheduler,
-            "min_guidance_scale": self.min_guidance_scale,
-            "max_guidance_scale": self.max_guidance_scale,
-            "cfg_batch": self.cfg_batch,
-            "max_images_per_call": max_images_per_call,
-            # The registered name, never the loaded object (the object cannot be serialised).
-            "noise_init": noise_init_name if noise_init_name is not None else noise_init,
-            "max_views_per_time_window": max_views_per_time_window,
-            "max_frames_per_view_window": max_frames_per_view_window,
-            "max_images_per_window": max_images_per_window,
-            "max_frames_per_window": max_frames_per_window,
-        }
-
-    #: Version of the dictionary :meth:`to_config` writes.
-    CONFIG_VERSION = 1
 
     def to_config(self) -> dict[str, Any]:
         """A JSON-serialisable config that :func:`hvg_sampler.build.sampler_from_config` rebuilds.
 
-        Parts given by registry name are stored by name; options given as Python objects
-        (callables, planner instances, scheduler objects) cannot be serialised and are left out
-        (listed under ``"not_serialised"``), so the rebuilt sampler uses their defaults.
+        ``{"version", "sampler", <every option>, "not_serialised"}``: the options as
+        :class:`hvg_sampler.options.SamplerOptions` writes them, plus the registry name. Options
+        given as Python objects (callables, planner instances, scheduler objects) cannot be
+        written: they are listed under ``"not_serialised"`` and the rebuilt sampler uses the
+        config's value for them (the default, or the name the object replaced).
         """
-        config: dict[str, Any] = {"sampler": self.name, "config_version": self.CONFIG_VERSION}
-        left_out = []
-        for key, value in self._options.items():
-            if value is None or isinstance(value, bool | int | float | str):
-                # The budget's None (unlimited) differs from its default, so it is written.
-                if value is not None or key in BUDGET_KEYS:
-                    config[key] = value
-            else:
-                left_out.append(key)
-        config["not_serialised"] = left_out
-        return config
-
-    # ----------------------------------------------------------------------------- planning
-
-    @property
-    def uses_guidance(self) -> bool:
-        """Whether CFG runs (SVD's rule: ``max_guidance_scale > 1``)."""
-        return self.max_guidance_scale > 1.0
-
-    def blend_at(self, sigma: float) -> float:
-        """Weight of the temporal pass at noise level ``sigma``."""
-        value = (
-            float(self.axis_blend(sigma)) if callable(self.axis_blend) else float(self.axis_blend)
-        )
-        if not 0 <= value <= 1:
-            raise InputError(f"axis_blend({sigma}) = {value} is outside [0, 1]", field="axis_blend")
-        return value
-
-    def frame_windows(self, num_frames: int) -> tuple[tuple[int, ...], ...]:
-        """Temporal windows of a video of ``num_frames``."""
-        return tuple(self.frame_planner(num_frames, self.frame_window, self.frame_overlap))
-
-    def view_windows(self, num_views: int) -> tuple[tuple[int, ...], ...]:
-        """View windows of ``num_views`` views."""
-        return tuple(self.view_planner(num_views, self.view_window, self.view_overlap))
-
-    def views_per_time_window(self, num_frames: int) -> int | None:
-        """Views a temporal window may hold: the explicit cap and the budget (``None``: all)."""
-        caps = [
-            self.max_views_per_time_window,
-            self.budget.views_for(min(self.frame_window, num_frames)),
-        ]
-        caps = [cap for cap in caps if cap is not None]
-        return min(caps) if caps else None
-
-    def frames_per_view_window(self, num_views: int) -> int | None:
-        """Frames a view window may hold: the explicit cap and the budget (``None``: all)."""
-        caps = [
-            self.max_frames_per_view_window,
-            self.budget.frames_for(min(self.view_window, num_views)),
-        ]
-        caps = [cap for cap in caps if cap is not None]
-        return min(caps) if caps else None
-
-    def time_pass(self, num_frames: int, num_views: int, blend: float = 1.0) -> FusionPass:
-        """Temporal windows of all views, or of view groups within the budget.
-
-        The groups come from the view planner with ``view_overlap`` scaled to the group size
-        (:func:`hvg_sampler.budget.scaled_overlap`).
-        """
-        cap = self.views_per_time_window(num_frames)
-        if cap is None or cap >= num_views:
-            view_windows: tuple[tuple[int, ...], ...] = (tuple(range(num_views)),)
-        else:
-            overlap = scaled_overlap(cap, self.view_window, self.view_overlap)
-            view_windows = tuple(self.view_planner(num_views, cap, overlap))
-        return FusionPass(
-            name="time",
-            frame_windows=self.frame_windows(num_frames),
-            view_windows=view_windows,
-            frame_weight=self.frame_fusion_weight,
-            view_weight=self.view_fusion_weight,
-            blend=blend,
-            frame_cyclic=bool(self.frame_planner.cyclic),
-            view_cyclic=bool(self.view_planner.cyclic),
-        )
-
-    def view_pass(self, num_frames: int, num_views: int, blend: float = 1.0) -> FusionPass:
-        """View windows of all frames, or of frame chunks within the budget.
-
-        The chunks come from the frame planner with ``frame_overlap`` scaled to the chunk size.
-        """
-        cap = self.frames_per_view_window(num_views)
-        if cap is None or cap >= num_frames:
-            frame_windows: tuple[tuple[int, ...], ...] = (tuple(range(num_frames)),)
-        else:
-            overlap = scaled_overlap(cap, self.frame_window, self.frame_overlap)
-            frame_windows = tuple(self.frame_planner(num_frames, cap, overlap))
-        return FusionPass(
-            name="view",
-            frame_windows=frame_windows,
-            view_windows=self.view_windows(num_views),
-            frame_weight=self.frame_fusion_weight,
-            view_weight=self.view_fusion_weight,
-            blend=blend,
-            frame_cyclic=bool(self.frame_planner.cyclic),
-            view_cyclic=bool(self.view_planner.cyclic),
-        )
-
-    @abstractmethod
-    def passes(
-        self, num_frames: int, num_views: int, step_index: int, sigma: float
-    ) -> tuple[FusionPass, ...]:
-        """The fusion passes of one step."""
-
-    def step_plan(self, num_frames: int, num_views: int, step_index: int, sigma: float) -> StepPlan:
-        """The plan of one step, with its window invariants checked.
-
-        Raises:
-            InputError: A planner broke an invariant (see
-                :func:`hvg_sampler.windows.check_axis_windows`).
-        """
-        from hvg_sampler.windows import check_axis_windows
-
-        plan = StepPlan(
-            passes=self.passes(num_frames, num_views, step_index, sigma),
-            normalisation=self.normalisation,
-            sigma=sigma,
-        )
-        for fusion_pass in plan.passes:
-            frame_size = max(len(w) for w in fusion_pass.frame_windows)
-            view_size = max(len(w) for w in fusion_pass.view_windows)
-            check_axis_windows(
-                fusion_pass.frame_windows,
-                num_frames,
-                frame_size,
-                cyclic=fusion_pass.frame_cyclic,
-                axis="frame",
-            )
-            check_axis_windows(
-                fusion_pass.view_windows,
-                num_views,
-                view_size,
-                cyclic=fusion_pass.view_cyclic,
-                axis="view",
-            )
-        self._check_budget(plan)
-        return plan
-
-    def _check_budget(self, plan: StepPlan) -> None:
-        """Refuse a plan with a window over the training budget (a planner's bug or plugin)."""
-        budget = self.budget
-        for window in plan.windows:
-            over_images = budget.max_images is not None and window.num_images > budget.max_images
-            over_frames = budget.max_frames is not None and len(window.frames) > budget.max_frames
-            if over_images or over_frames:
-                raise InputError(
-                    f"the {window.pass_name!r} window of {len(window.views)} views × "
-                    f"{len(window.frames)} frames exceeds the training budget "
-                    f"({budget.max_images} images, {budget.max_frames} frames per window); "
-                    "lower the windows or raise max_images_per_window / max_frames_per_window",
-                    field="max_images_per_window",
-                )
-
-    def calls(
-        self, plan: StepPlan, *, batch_size: int = 1, cfg: bool | None = None
-    ) -> list[CallPlan]:
-        """How the plan's windows are packed into denoiser calls."""
-        use_cfg = self.uses_guidance if cfg is None else cfg
-        return pack_calls(
-            plan.windows,
-            branches=("cond", "uncond") if use_cfg else ("cond",),
-            batch_size=batch_size,
-            cfg_batch=self.cfg_batch,
-            max_images_per_call=self.max_images_per_call,
-        )
-
-    def cost(
-        self,
-        num_frames: int,
-        num_views: int,
-        *,
-        batch_size: int = 1,
-        cfg: bool | None = None,
-        num_steps: int | None = None,
-    ):
-        """Dry run: the windows, calls and image evaluations sampling would do.
-
-        Returns:
-            :class:`hvg_sampler.cost.CostReport`.
-        """
-        from hvg_sampler.cost import plan_cost
-
-        return plan_cost(
-            self,
-            num_frames,
-            num_views,
-            batch_size=batch_size,
-            cfg=self.uses_guidance if cfg is None else cfg,
-            num_steps=self.num_steps if num_steps is None else num_steps,
-        )
+        config = self.options.to_dict()
+        return {
+            "version": config.pop("version"),
+            "sampler": self.name,
+            **config,
+            "not_serialised": list(self.not_serialised),
+        }
 
     def _fusion_blocks(
         self,
@@ -437,9 +123,6 @@ class WindowedSampler(ABC):
         device: torch.device,
         dtype: torch.dtype,
     ):
-        from hvg_sampler.fusion import plan_blocks
-        from hvg_sampler.plan import window_weights
-
         depends_on_sigma = accepts_sigma(self.frame_fusion_weight) or accepts_sigma(
             self.view_fusion_weight
         )

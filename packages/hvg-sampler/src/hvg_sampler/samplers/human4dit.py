@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from hvg_sampler.plan import FusionPass
-from hvg_sampler.planners.partition import PartitionPlanner
 from hvg_sampler.samplers.base import WindowedSampler
 
 
@@ -22,10 +21,9 @@ class Human4DiTSampler(WindowedSampler):
     name = "human4dit"
     default_fusion_weight = "flat"
 
-    def __init__(self, **options: Any) -> None:
-        options.setdefault("frame_planner", PartitionPlanner(axis="frame"))
-        options.setdefault("view_planner", PartitionPlanner(axis="view"))
-        super().__init__(**options)
+    def default_planner(self, axis: str) -> Any:
+        """Non-overlapping partitions on both axes."""
+        return "partition"
 
     def passes(
         self, num_frames: int, num_views: int, step_index: int, sigma: float

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hvg_sampler.options import MimicMotionOptions
 from hvg_sampler.plan import FusionPass
 from hvg_sampler.planners.anchored import AnchoredPlanner
 from hvg_sampler.samplers.base import WindowedSampler
@@ -17,16 +18,21 @@ class MimicMotionSampler(WindowedSampler):
     real number of shared non-anchor frames (its tiles share ``O - 1``, research §8 #9).
 
     Args:
-        anchors: Frames kept in every tile (default ``(0,)``).
+        anchors: Frames kept in every tile (default ``[0]``), part of the sampler's config
+            (:class:`hvg_sampler.options.MimicMotionOptions`).
         **options: :class:`WindowedSampler` options.
     """
 
     name = "mimicmotion"
     default_fusion_weight = "triangular"
+    options_class = MimicMotionOptions
 
-    def __init__(self, *, anchors: tuple[int, ...] = (0,), **options: Any) -> None:
-        options.setdefault("frame_planner", AnchoredPlanner(anchors, axis="frame"))
-        super().__init__(**options)
+    def default_planner(self, axis: str) -> Any:
+        """Anchored tiles in time (the ``anchors`` option), cyclic views."""
+        if axis == "frame":
+            anchors = self.options.anchors  # type: ignore[attr-defined]
+            return AnchoredPlanner(anchors, axis="frame")
+        return super().default_planner(axis)
 
     def passes(
         self, num_frames: int, num_views: int, step_index: int, sigma: float

@@ -1,7 +1,8 @@
-"""Noise schedules the windowed loop steps with: SVD-xt's EDM Euler, or a diffusers scheduler."""
+"""Noise schedules the windowed loop steps with: registered by name, or a diffusers scheduler."""
 
-from hvg_sampler.schedulers.base import Schedule, make_schedule
+from hvg_sampler.schedulers.base import Schedule
 from hvg_sampler.schedulers.diffusers_adapter import DiffusersSchedule
 from hvg_sampler.schedulers.edm_euler import EDMEulerSchedule
+from hvg_sampler.schedulers.factory import make_schedule
 
 __all__ = ["DiffusersSchedule", "EDMEulerSchedule", "Schedule", "make_schedule"]

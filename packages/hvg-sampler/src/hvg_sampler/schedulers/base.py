@@ -1,11 +1,10 @@
-"""The schedule interface and the factory that accepts names or diffusers objects."""
+"""The schedule interface every scheduler implements (built by ``schedulers.factory``)."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import torch
-from hvg_core.errors import InputError
 
 
 @runtime_checkable
@@ -57,38 +56,3 @@ def denoised_from_output(
     if prediction_type == "epsilon":
         return sample - sigma * model_output
     return model_output
-
-
-def make_schedule(scheduler: Any, num_steps: int) -> Schedule:
-    """Build the schedule for one sampling run.
-
-    Args:
-        scheduler: ``"edm-euler"`` or ``None`` (SVD-xt's schedule), a :class:`Schedule`-like
-            factory object with ``for_steps(num_steps)``, or a diffusers scheduler instance
-            (anything with ``set_timesteps`` and ``step``, e.g. ``EulerDiscreteScheduler``).
-        num_steps: Number of denoising steps.
-
-    Raises:
-        InputError: Unknown name or unsupported object.
-    """
-    from hvg_sampler.schedulers.diffusers_adapter import DiffusersSchedule
-    from hvg_sampler.schedulers.edm_euler import EDMEulerSchedule
-
-    if num_steps < 1:
-        raise InputError(f"num_steps must be >= 1, got {num_steps}", field="num_steps")
-    if scheduler is None or scheduler == "edm-euler":
-        return EDMEulerSchedule(num_steps)
-    if isinstance(scheduler, str):
-        raise InputError(
-            f"unknown scheduler {scheduler!r}; use 'edm-euler' or pass a diffusers scheduler",
-            field="scheduler",
-        )
-    if hasattr(scheduler, "for_steps"):
-        return scheduler.for_steps(num_steps)
-    if hasattr(scheduler, "set_timesteps") and hasattr(scheduler, "step"):
-        return DiffusersSchedule(scheduler, num_steps)
-    raise InputError(
-        f"unsupported scheduler object {type(scheduler).__name__}: expected 'edm-euler', an "
-        "EDMEulerSchedule or a diffusers scheduler",
-        field="scheduler",
-    )
