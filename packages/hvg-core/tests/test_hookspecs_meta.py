@@ -1,21 +1,30 @@
-"""Meta-tests: every hook is documented and exercised by at least one test."""
+"""Meta-tests: every hook is documented, and the test plugin proves each kind reaches its consumer.
+
+The consumer checks themselves live in tests/test_testplugin.py (they need every package); this
+file, which needs only hvg-core, makes sure no hook is left out of them.
+"""
 
 from __future__ import annotations
 
+import ast
 import inspect
+import re
 from pathlib import Path
 
 import pytest
 
 from hvg_core import hookspecs
+from hvg_core.registry import KINDS
 
 HOOK_NAMES = sorted(n for n in dir(hookspecs) if n.startswith("hvg_register_"))
 REPO = Path(__file__).resolve().parents[3]
-THIS_FILE = Path(__file__).resolve()
+TESTPLUGIN = REPO / "tests" / "plugins" / "hvg-testplugin" / "src" / "hvg_testplugin"
+CONSUMER_TESTS = REPO / "tests" / "test_testplugin.py"
 
 
-def test_there_are_hooks():
-    assert len(HOOK_NAMES) == 12
+def test_every_hook_is_a_registry_kind():
+    assert len(HOOK_NAMES) >= 12
+    assert sorted(KINDS.values()) == HOOK_NAMES
 
 
 @pytest.mark.parametrize("hook_name", HOOK_NAMES)
@@ -32,17 +41,29 @@ def test_hook_is_documented(hook_name):
     )
 
 
-def _test_sources() -> dict[Path, str]:
-    roots = [REPO / "tests", *sorted((REPO / "packages").glob("*/tests"))]
-    sources = {}
-    for root in roots:
-        for path in root.rglob("*.py"):
-            if path.resolve() != THIS_FILE:
-                sources[path] = path.read_text(encoding="utf-8")
-    return sources
+def _testplugin_hooks() -> set[str]:
+    tree = ast.parse((TESTPLUGIN / "__init__.py").read_text(encoding="utf-8"))
+    return {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+
+
+def _consumer_checked_kinds() -> set[str]:
+    text = CONSUMER_TESTS.read_text(encoding="utf-8")
+    checked = set(re.findall(r'@consumer_check\("([a-z_]+)"\)', text))
+    pending = re.search(r"PENDING_KINDS = \{([^}]*)\}", text)
+    return checked | set(re.findall(r'"([a-z_]+)"', pending.group(1) if pending else ""))
 
 
 @pytest.mark.parametrize("hook_name", HOOK_NAMES)
-def test_hook_has_a_test(hook_name):
-    users = [path for path, text in _test_sources().items() if hook_name in text]
-    assert users, f"no test mentions {hook_name}: add one that exercises it"
+def test_hook_has_a_test_plugin_part_and_a_consumer_check(hook_name):
+    kind = hook_name.removeprefix("hvg_register_")
+    assert kind in _consumer_checked_kinds(), (
+        f"tests/test_testplugin.py has no @consumer_check({kind!r}) proving that the test "
+        "plugin's part reaches its consumer (see that file's docstring)"
+    )
+    pending = kind in re.search(
+        r"PENDING_KINDS = \{([^}]*)\}", CONSUMER_TESTS.read_text(encoding="utf-8")
+    ).group(1)
+    if not pending:
+        assert hook_name in _testplugin_hooks(), (
+            f"tests/plugins/hvg-testplugin registers no {kind} part (implement {hook_name})"
+        )

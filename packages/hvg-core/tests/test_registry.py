@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import types
 
 import pluggy
@@ -163,3 +164,144 @@ def test_builtin_entry_points_are_loaded_and_autoload_switch_keeps_them(tmp_path
     names = {dist for dist, _ in manager.hvg_distributions.values()}
     assert "hvg-thirdparty" not in names
     assert {"hvg-bonemap", "hvg-sampler", "hvg-eval", "hvg-data"} <= names
+
+
+# -- one source per fact: name, description and class facts come from the part ------------------
+
+PARTS_SOURCE = '''
+"""Parts for the registry tests."""
+from facts_pkg.base import Base
+
+
+class Named(Base):
+    """First line of the docstring.
+
+    More text.
+    """
+
+    name = "named-part"
+    channels = 4
+    devices = ("cpu",)
+
+
+class Described:
+    """Not the description."""
+
+    name = "described"
+    description = "Stated by the class."
+
+
+def weights(length):
+    """``w_k = 1`` weights of :func:`flat` style."""
+    return [1] * length
+
+
+class Unnamed:
+    """Has no name attribute."""
+'''
+
+BASE_SOURCE = '''
+class Base:
+    """A base."""
+
+    kind = "scan"
+    name = ""
+'''
+
+
+@pytest.fixture
+def facts_pkg(tmp_path, monkeypatch):
+    package = tmp_path / "facts_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("raise RuntimeError('the package must not be imported')\n")
+    (package / "parts.py").write_text(PARTS_SOURCE)
+    (package / "base.py").write_text(BASE_SOURCE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield package
+    for name in [m for m in sys.modules if m.startswith("facts_pkg")]:
+        del sys.modules[name]
+
+
+def registering(hook_name: str, *calls: tuple[tuple, dict]) -> object:
+    def implementation(register):
+        for args, kwargs in calls:
+            register(*args, **kwargs)
+
+    implementation.__name__ = hook_name
+    module = types.SimpleNamespace()
+    setattr(module, hook_name, hookspecs.hookimpl(implementation))
+    return module
+
+
+def test_part_registered_alone_names_and_describes_itself_without_being_imported(facts_pkg):
+    plugin = registering(
+        "hvg_register_pose_signals",
+        (("facts_pkg.parts:Named",), {"default": True}),
+        (("facts_pkg.parts:Described",), {}),
+    )
+    registry = make_registry(plugin)
+    assert "facts_pkg" not in sys.modules and "facts_pkg.parts" not in sys.modules
+    named = registry.entry("pose_signals", "named-part")
+    assert named.description == "First line of the docstring."
+    # Own literal attributes, inherited ones (kind from Base), then the registration's.
+    assert named.metadata == {"kind": "scan", "channels": 4, "devices": ("cpu",), "default": True}
+    assert named.repeated == ()
+    assert registry.entry("pose_signals", "described").description == "Stated by the class."
+
+
+def test_function_is_named_by_the_registration_and_described_by_its_docstring(facts_pkg):
+    plugin = registering(
+        "hvg_register_fusion_weights", (("flat-ish", "facts_pkg.parts:weights"), {})
+    )
+    entry = make_registry(plugin).entry("fusion_weights", "flat-ish")
+    assert entry.description == "w_k = 1 weights of flat style."  # reST markup unwrapped
+
+
+def test_registration_repeating_a_fact_is_flagged_and_contradicting_one_is_refused(facts_pkg):
+    repeating = registering(
+        "hvg_register_pose_signals",
+        (("named-part", "facts_pkg.parts:Named"), {"description": "again", "channels": 4}),
+    )
+    entry = make_registry(repeating).entry("pose_signals", "named-part")
+    assert set(entry.repeated) == {"name", "description", "channels"}
+    wrong_name = registering("hvg_register_pose_signals", (("other", "facts_pkg.parts:Named"), {}))
+    with pytest.raises(RegistryError, match="calls itself 'named-part'"):
+        make_registry(wrong_name)
+    wrong_fact = registering(
+        "hvg_register_pose_signals", (("facts_pkg.parts:Named",), {"channels": 3})
+    )
+    with pytest.raises(RegistryError, match="channels=3, but the part itself says channels=4"):
+        make_registry(wrong_fact)
+
+
+def test_part_without_a_name_must_be_named_by_the_registration(facts_pkg):
+    plugin = registering("hvg_register_metrics", (("facts_pkg.parts:Unnamed",), {}))
+    with pytest.raises(RegistryError, match="must declare `name"):
+        make_registry(plugin)
+
+
+def test_check_plugin_fails_on_a_repeated_fact(facts_pkg):
+    from hvg_core.testing import check_plugin
+
+    (facts_pkg / "__init__.py").write_text("")  # check_plugin imports every part
+
+    plugin = registering(
+        "hvg_register_pose_signals",
+        (("facts_pkg.parts:Described",), {"description": "Stated by the class."}),
+    )
+    with pytest.raises(AssertionError, match="repeats description"):
+        check_plugin(plugin)
+
+
+def test_imported_objects_state_their_facts_too():
+    class Part:
+        """Docstring summary."""
+
+        name = "object-part"
+        higher_is_better = True
+
+    registry = make_registry(registering("hvg_register_metrics", ((Part,), {})))
+    entry = registry.entry("metrics", "object-part")
+    assert entry.load() is Part
+    assert entry.description == "Docstring summary."
+    assert entry.metadata == {"higher_is_better": True}

@@ -13,7 +13,7 @@ import torch
 
 from hvg_bonemap._validation import BoneMapInputError
 from hvg_bonemap.alignment import crop_cameras, pelvis_crop_boxes
-from hvg_bonemap.bodies.anthropometric import AnthropometricBody
+from hvg_bonemap.bodies import body_model
 from hvg_bonemap.cameras import orbit_cameras
 from hvg_bonemap.ellipsoids import Ellipsoids, ellipsoids_from_joints
 from hvg_bonemap.motions import MOTIONS, load_motion
@@ -40,6 +40,7 @@ class RenderJob:
     bones: str = "paper"
     radii: str = "thin"
     body: str = "anthropometric"
+    backend: str = "analytic"
     model_path: Path | None = None
     gender: str = "neutral"
     align: bool = True
@@ -62,15 +63,12 @@ def _motion(job: RenderJob) -> dict[str, torch.Tensor]:
 
 
 def _body(job: RenderJob) -> torch.nn.Module:
-    if job.body == "anthropometric":
-        return AnthropometricBody()
-    if job.model_path is None:
+    if job.body == "smplx" and job.model_path is None:
         raise BoneMapInputError(
             "--model-path: required with --body smplx (SMPLX_<GENDER>.npz or its folder)"
         )
-    from hvg_bonemap.bodies.smplx_body import SMPLXBody
-
-    return SMPLXBody(job.model_path, job.gender)
+    # The registry's body model: built-ins and plug-ins alike take what they need of these.
+    return body_model(job.body, model_path=job.model_path, gender=job.gender)
 
 
 def run_render_job(job: RenderJob, progress: Callable[[int, str], Any] | None = None) -> list[Path]:
@@ -107,7 +105,7 @@ def run_render_job(job: RenderJob, progress: Callable[[int, str], Any] | None = 
         for start in range(0, t, FRAMES_PER_STEP):
             sl = slice(start, min(t, start + FRAMES_PER_STEP))
             chunk = Ellipsoids(ell.centers[None, sl], ell.rotations[None, sl], ell.radii[None, sl])
-            maps = render(chunk, cams[:, None])  # (V, Tc)
+            maps = render(chunk, cams[:, None], backend=job.backend)  # (V, Tc)
             depth[:, sl] = maps.depth.cpu().numpy()
             normal[:, sl] = maps.normal_uint8().cpu().numpy()
             mask[:, sl] = maps.mask.cpu().numpy()

@@ -20,6 +20,25 @@ import click
 from hvg_bonemap import __version__
 
 
+class _PartChoice(click.Choice):
+    """A ``click.Choice`` of registered part names (``hvg`` registry, else the built-ins)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        super().__init__([], case_sensitive=True)
+
+    @property  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
+        """The names registered under ``kind``, read when first needed (no torch import)."""
+        from hvg_bonemap._parts import part_names
+
+        return tuple(part_names(self.kind))
+
+    @choices.setter
+    def choices(self, value: Any) -> None:  # click assigns in __init__
+        pass
+
+
 class InputFailure(click.ClickException):
     """Bad input or a missing resource (exit code 2)."""
 
@@ -110,9 +129,17 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--radii", type=click.Choice(["thin", "full"]), default="thin", show_default=True)
 @click.option(
     "--body",
-    type=click.Choice(["anthropometric", "smplx"]),
+    type=_PartChoice("body_models"),
     default="anthropometric",
     show_default=True,
+    help="Body model (registry kind body_models; `hvg plugins` lists plug-in ones).",
+)
+@click.option(
+    "--backend",
+    type=_PartChoice("bonemap_backends"),
+    default="analytic",
+    show_default=True,
+    help="Bone-map renderer (registry kind bonemap_backends).",
 )
 @click.option(
     "--model-path",
@@ -154,6 +181,7 @@ def render(
     bones: str,
     radii: str,
     body: str,
+    backend: str,
     model_path: Path | None,
     gender: str,
     align: bool,
@@ -168,8 +196,8 @@ def render(
 
     job = RenderJob(
         out_dir=out_dir, motion=motion, frames=frames, fps=fps, views=views, size=size, elevation=elevation,
-        distance=distance, fov=fov, bones=bones, radii=radii, body=body, model_path=model_path, gender=gender,
-        align=align, grid_frames=grid_frames, device=device,
+        distance=distance, fov=fov, bones=bones, radii=radii, body=body, backend=backend, model_path=model_path,
+        gender=gender, align=align, grid_frames=grid_frames, device=device,
     )  # fmt: skip
     written = run_render_job(job, progress=_progress)
     for path in written:

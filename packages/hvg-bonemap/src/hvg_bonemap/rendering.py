@@ -4,25 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from hvg_bonemap._parts import load_part, part_names
 from hvg_bonemap.cameras import Cameras
 from hvg_bonemap.ellipsoids import Ellipsoids
 from hvg_bonemap.renderers.analytic import AnalyticRenderer
 from hvg_bonemap.renderers.output import BoneMap
-from hvg_bonemap.renderers.reference import ReferenceRenderer
 
 
-def _embree(**options: int) -> Callable[[Ellipsoids, Cameras], BoneMap]:
-    from hvg_bonemap.renderers.embree_mesh import EmbreeMeshRenderer
+def backend_names() -> list[str]:
+    """Names ``render(..., backend=name)`` accepts: the ``bonemap_backends`` registry kind.
 
-    return EmbreeMeshRenderer(**options)
-
-
-BACKENDS: dict[str, Callable[..., Callable[[Ellipsoids, Cameras], BoneMap]]] = {
-    "analytic": AnalyticRenderer,
-    "reference": ReferenceRenderer,
-    "embree": _embree,
-}
-"""Built-in backends by name; plug-in backends register through ``hvg_register_bonemap_backends``."""
+    Built-ins are ``analytic``, ``reference`` and ``embree``; plug-in backends registered through
+    ``hvg_register_bonemap_backends`` are added when hvg-core is installed.
+    """
+    return part_names("bonemap_backends")
 
 
 def render(
@@ -44,9 +39,10 @@ def render(
     Args:
         ellipsoids: :class:`Ellipsoids` with batch shape ``...e``.
         cameras: :class:`Cameras` with batch shape ``...c``.
-        backend: ``"analytic"`` (fast, default), ``"reference"`` (float64 brute force),
-            ``"embree"`` (icosphere meshes ray cast with Embree; needs ``embreex``) or any
-            callable ``(ellipsoids, cameras) -> BoneMap``.
+        backend: A registered backend name (:func:`backend_names`): ``"analytic"`` (fast,
+            default), ``"reference"`` (float64 brute force), ``"embree"`` (icosphere meshes ray
+            cast with Embree; needs ``embreex``) or a plug-in's; or any callable
+            ``(ellipsoids, cameras) -> BoneMap``.
         **options: Backend options (``max_pairs``, ``max_buffer_pixels`` for ``"analytic"``,
             ``pixel_chunk`` for ``"reference"``, ``subdivisions`` for ``"embree"``).
 
@@ -55,12 +51,11 @@ def render(
     """
     if callable(backend):
         return backend(ellipsoids, cameras)
-    if backend not in BACKENDS:
-        raise ValueError(f"backend: unknown backend {backend!r}; available: {sorted(BACKENDS)}")
-    if backend == "analytic" and not options:
+    backend_class = load_part("bonemap_backends", backend, argument="backend")
+    if backend_class is AnalyticRenderer and not options:
         # One shared instance keeps its (thread-local) z-buffer workspace warm between calls.
         return _DEFAULT_ANALYTIC(ellipsoids, cameras)
-    return BACKENDS[backend](**options)(ellipsoids, cameras)
+    return backend_class(**options)(ellipsoids, cameras)
 
 
 _DEFAULT_ANALYTIC = AnalyticRenderer()

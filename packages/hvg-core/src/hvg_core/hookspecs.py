@@ -10,11 +10,18 @@ registered through these hooks, discovered from the ``hvg`` entry-point group. E
 
     @hookimpl
     def hvg_register_metrics(register):
-        register("my-metric", "my_package.metrics:MyMetric", description="What it measures.")
+        register("my_package.metrics:MyMetric")  # the class says name = "my-metric"
+        register("my-weights", "my_package.weights:my_weights")  # a function: name given here
 
 The object may be given directly or as a lazy ``"module:attribute"`` string, which the registry
 imports on first use; lazy strings keep ``--help`` and ``hvg plugins`` free of heavy imports
-(torch, ray). Names are unique per kind: registering a name twice raises
+(torch, ray). One source per fact: the part states its own ``name`` (class attribute), its
+description (``description`` attribute, else its docstring's first line) and its other facts
+(public literal class attributes such as ``kind``, ``channels``, ``higher_is_better``), read from
+the source without importing it. The registration gives only what the part cannot say itself (a
+function's name, facts about how the host uses it); ``hvg_core.testing.check_plugin`` fails when
+it repeats a fact the part states, and the registry refuses one that contradicts it. Names are
+unique per kind: registering a name twice raises
 :class:`hvg_core.errors.DuplicateRegistrationError` naming both plugins.
 
 None of the hooks is ``firstresult``: every implementation is called, and return values are
@@ -37,15 +44,25 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 class Register(Protocol):
     """The callback each ``hvg_register_*`` hook receives."""
 
-    def __call__(self, name: str, obj: object, *, description: str = "", **metadata: Any) -> None:
-        """Register one part.
+    def __call__(
+        self,
+        name_or_part: object,
+        part: object = None,
+        *,
+        description: str | None = None,
+        **metadata: Any,
+    ) -> None:
+        """Register one part: ``register(part, **metadata)`` or ``register(name, part, ...)``.
 
         Args:
-            name: Registry key users type (lowercase, no spaces), e.g. ``"thuman2"``.
-            obj: The part itself or a lazy ``"module:attribute"`` reference to it.
-            description: One line shown by ``hvg plugins`` and in ``--help`` choices.
-            **metadata: Free-form, JSON-serialisable facts about the part (capabilities,
-                aliases, defaults) that hosts may read through ``Entry.metadata``.
+            name_or_part: The part (or its lazy ``"module:attribute"`` reference) when it states
+                its own ``name``; otherwise the registry key users type (lowercase, no spaces).
+            part: The part, when ``name_or_part`` is its name.
+            description: Only for a part that has neither a ``description`` attribute nor a
+                docstring; shown by ``hvg plugins`` and in ``--help`` choices.
+            **metadata: JSON-serialisable facts the part does not state itself (capabilities,
+                weight files, defaults), merged over the part's own class facts into
+                ``Entry.metadata``.
         """
 
 
@@ -140,6 +157,18 @@ def hvg_register_noise_inits(register: Register) -> None:
 @hookspec
 def hvg_register_samplers(register: Register) -> None:
     """Register samplers: windowed denoising loops over time and views.
+
+    :param register: Callback ``register(name, obj, *, description="", **metadata)``.
+    :return: Nothing; parts are registered through ``register``.
+    """
+
+
+@hookspec
+def hvg_register_schedulers(register: Register) -> None:
+    """Register noise schedules: ``factory(num_steps) -> Schedule`` (``hvg_sampler.schedulers``).
+
+    The object builds the σ levels, network time inputs and update step of one sampling run of
+    ``num_steps`` steps (e.g. SVD-xt's Karras σ with Euler steps); samplers choose it by name.
 
     :param register: Callback ``register(name, obj, *, description="", **metadata)``.
     :return: Nothing; parts are registered through ``register``.

@@ -16,11 +16,16 @@ third-party plugins. ``HVG_DISABLE_PLUGIN_AUTOLOAD=1`` loads only the built-in d
 
 from __future__ import annotations
 
+import ast
 import importlib
+import importlib.util
+import inspect
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -56,8 +61,11 @@ class Entry:
         plugin: Name of the plugin (entry point) that registered it.
         distribution: Distribution that provides the plugin (``"?"`` if registered by hand).
         version: That distribution's version (``"?"`` if unknown).
-        description: One-line description.
-        metadata: Extra facts given at registration.
+        description: One-line description (the part's ``description`` or docstring summary).
+        metadata: Facts about the part: its own public class attributes (``kind``,
+            ``higher_is_better``, ...) plus the extra keywords given at registration.
+        repeated: Facts the registration repeated although the part states them itself
+            (``hvg_core.testing.check_plugin`` fails on any).
     """
 
     kind: str
@@ -68,6 +76,7 @@ class Entry:
     version: str
     description: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
+    repeated: tuple[str, ...] = ()
 
     @property
     def is_lazy(self) -> bool:
@@ -89,6 +98,193 @@ class Entry:
         for part in attribute.split("."):
             obj = getattr(obj, part)
         return obj
+
+
+# -- facts a part states about itself --------------------------------------------------------------
+#
+# One source per fact: a part's registry name, description and other class-level facts are written
+# once, on the part. For a lazy "module:attribute" reference they are read from the module's source
+# without importing it (no torch for `--help`): the class body's literal assignments and its
+# docstring. Only what the class states in its own body counts (a subclass states its own name).
+
+
+_RST_ROLE = re.compile(r":[a-z]+:`~?([^`]+)`")
+_RST_LITERAL = re.compile(r"``([^`]+)``")
+
+
+def _docstring_summary(doc: str | None) -> str:
+    """The first line of a docstring as plain text (reST roles and literals unwrapped), or ``""``."""
+    lines = inspect.cleandoc(doc).splitlines() if doc else []
+    summary = lines[0].strip() if lines else ""
+    return _RST_LITERAL.sub(r"\1", _RST_ROLE.sub(r"\1", summary))
+
+
+def _module_source_path(module_name: str) -> Path | None:
+    """The ``.py`` file of ``module_name``, found without importing it (or its parents)."""
+    top, *rest = module_name.split(".")
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    if not rest:
+        return Path(spec.origin) if spec.origin and spec.origin.endswith(".py") else None
+    locations = list(spec.submodule_search_locations or [])
+    for position, part in enumerate(rest):
+        last = position == len(rest) - 1
+        found: Path | None = None
+        for location in locations:
+            package_init = Path(location) / part / "__init__.py"
+            if last and (Path(location) / f"{part}.py").is_file():
+                found = Path(location) / f"{part}.py"
+            elif package_init.is_file():
+                found = package_init
+            if found is not None:
+                break
+        if found is None:
+            return None
+        if last:
+            return found
+        locations = [str(found.parent)]
+    return None
+
+
+def _literal_class_attributes(node: ast.ClassDef) -> dict[str, Any]:
+    """Public attributes the class body assigns a literal to (``name = "x"``, ``kind: ... = ...``)."""
+    facts: dict[str, Any] = {}
+    for statement in node.body:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target, value = statement.targets[0], statement.value
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            target, value = statement.target, statement.value
+        else:
+            continue
+        if not isinstance(target, ast.Name) or target.id.startswith("_"):
+            continue
+        try:
+            facts[target.id] = ast.literal_eval(value)
+        except ValueError:
+            continue
+    return facts
+
+
+_SOURCE_CACHE: dict[Path, tuple[float, ast.Module]] = {}
+
+
+def _parsed(path: Path) -> ast.Module:
+    stamp = path.stat().st_mtime
+    cached = _SOURCE_CACHE.get(path)
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, ast.parse(path.read_text(encoding="utf-8"), filename=str(path)))
+        _SOURCE_CACHE[path] = cached
+    return cached[1]
+
+
+def _imported_names(tree: ast.Module) -> dict[str, str]:
+    """``{local name: "module:attribute"}`` for the module's absolute ``from X import Y``."""
+    names = {}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                names[alias.asname or alias.name] = f"{node.module}:{alias.name}"
+    return names
+
+
+def _class_facts(node: ast.ClassDef, tree: ast.Module, depth: int) -> dict[str, Any]:
+    """Literal attributes of a class and of the bases it names, the class's own winning."""
+    facts: dict[str, Any] = {}
+    imported = _imported_names(tree)
+    local = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+    for base in reversed(node.bases):
+        if not isinstance(base, ast.Name) or depth > 8:
+            continue
+        if base.id in local and local[base.id] is not node:
+            facts.update(_class_facts(local[base.id], tree, depth + 1))
+        elif base.id in imported:
+            facts.update(_static_facts(imported[base.id], depth + 1) or {})
+    facts.pop("description", None)  # a base's description does not describe the subclass
+    own = _literal_class_attributes(node)
+    facts.update(own)
+    if not own.get("description"):
+        facts["description"] = _docstring_summary(ast.get_docstring(node))
+    return facts
+
+
+def _static_facts(reference: str, depth: int = 0) -> dict[str, Any] | None:
+    """Facts of a lazy ``"module:Attribute"`` part read from source; ``None`` if not readable."""
+    module_name, _, attribute = reference.partition(":")
+    if not module_name or not attribute or "." in attribute:
+        return None
+    path = _module_source_path(module_name)
+    if path is None:
+        return None
+    try:
+        tree = _parsed(path)
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == attribute:
+            return _class_facts(node, tree, depth)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == attribute:
+            return {"description": _docstring_summary(ast.get_docstring(node))}
+    return None  # defined elsewhere (re-exported): import it instead
+
+
+def _object_facts(obj: object) -> dict[str, Any]:
+    """Facts an imported part states: literal class attributes (own and inherited), docstring."""
+    if inspect.isclass(obj):
+        facts: dict[str, Any] = {}
+        for klass in reversed(obj.__mro__[:-1]):  # base first, the class itself last
+            facts.update(
+                (key, value)
+                for key, value in vars(klass).items()
+                if not key.startswith("_")
+                and isinstance(value, str | int | float | bool | tuple | list | type(None))
+            )
+        if not vars(obj).get("description"):
+            facts["description"] = _docstring_summary(obj.__doc__)
+        return facts
+    short_help = getattr(obj, "get_short_help_str", None)  # a click command
+    if callable(short_help) and isinstance(getattr(obj, "name", None), str):
+        return {"name": obj.name, "description": short_help(limit=200)}  # type: ignore[attr-defined]
+    if inspect.isfunction(obj) or inspect.ismethod(obj):
+        return {"description": _docstring_summary(obj.__doc__)}
+    return {}
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with tuples as lists, so ``("cpu",)`` and ``["cpu"]`` state the same fact."""
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
+def part_facts(target: object) -> dict[str, Any]:
+    """What a part states about itself: ``name``, ``description`` and other class facts.
+
+    Args:
+        target: The part, or a lazy ``"module:attribute"`` reference (read from source when
+            possible, imported otherwise).
+
+    Returns:
+        A dict; ``"description"`` is always present (possibly ``""``), ``"name"`` only if the
+        part declares one.
+    """
+    if isinstance(target, str):
+        module_name, _, attribute = target.partition(":")
+        if not module_name or not attribute or _module_source_path(module_name) is None:
+            # Malformed or not importable from source: Entry.load reports it when first used.
+            return {"description": ""}
+        facts = _static_facts(target)
+        if facts is None:  # re-exported or built dynamically: only importing can tell
+            facts = _object_facts(Entry("?", "?", target, "?", "?", "?").load())
+    else:
+        facts = _object_facts(target)
+    facts.setdefault("description", "")
+    return facts
 
 
 def _distribution_of(entry_point: importlib_metadata.EntryPoint) -> tuple[str, str]:
@@ -166,12 +362,45 @@ class Registry:
                 implementation.function(register=register)
 
     def _make_register(self, kind: str, plugin: str, distribution: str, version: str) -> Any:
-        def register(name: str, obj: object, *, description: str = "", **metadata: Any) -> None:
+        def register(
+            name_or_part: object,
+            part: object = None,
+            *,
+            description: str | None = None,
+            **metadata: Any,
+        ) -> None:
+            if part is None:  # register(part): the part names and describes itself
+                name, part = None, name_or_part
+            else:
+                name = name_or_part
+            facts = part_facts(part)
+            own_name = facts.pop("name", None) or None  # a base's `name = ""` names nothing
+            own_description = facts.pop("description", "")
+            repeated = []
+            if name is not None and own_name is not None:
+                if name != own_name:
+                    raise RegistryError(
+                        f"plugin {plugin!r} registered {kind} {name!r}, but the part {part!r} "
+                        f"calls itself {own_name!r}; register the part alone, it names itself"
+                    )
+                repeated.append("name")
+            name = name if name is not None else own_name
             if not isinstance(name, str) or not name or name != name.strip() or " " in name:
                 raise RegistryError(
                     f"plugin {plugin!r} registered {kind} with the invalid name {name!r}; "
-                    "names are non-empty strings without spaces"
+                    "names are non-empty strings without spaces (a part registered alone "
+                    'must declare `name = "..."` on its class)'
                 )
+            if description is not None and own_description:
+                repeated.append("description")
+            for key, value in metadata.items():
+                if key in facts:
+                    if _plain(facts[key]) != _plain(value):
+                        raise RegistryError(
+                            f"plugin {plugin!r} registered {kind} {name!r} with {key}={value!r}, "
+                            f"but the part itself says {key}={facts[key]!r}"
+                        )
+                    repeated.append(key)
             existing = self._entries[kind].get(name)
             if existing is not None:
                 raise DuplicateRegistrationError(
@@ -182,12 +411,13 @@ class Registry:
             self._entries[kind][name] = Entry(
                 kind=kind,
                 name=name,
-                target=obj,
+                target=part,
                 plugin=plugin,
                 distribution=distribution,
                 version=version,
-                description=description,
-                metadata=dict(metadata),
+                description=description if description is not None else own_description,
+                metadata={**facts, **metadata},
+                repeated=tuple(repeated),
             )
 
         return register

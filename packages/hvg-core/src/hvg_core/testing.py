@@ -34,8 +34,8 @@ def check_plugin(plugin: object) -> list[Entry]:
 
     Verifies: each ``@hookimpl`` names a real hook (pluggy validation); names are valid and
     unique; every lazy ``"module:attribute"`` reference resolves; every description is a
-    non-empty single line. Also checks that the plugin's names do not clash with the installed
-    plugins.
+    non-empty single line; no registration repeats a fact the part states itself (its ``name``,
+    ``description`` or another class attribute: one source per fact).
 
     Returns:
         The plugin's entries.
@@ -49,6 +49,10 @@ def check_plugin(plugin: object) -> list[Entry]:
     assert entries, f"plugin {plugin!r} registers no part"
     for entry in entries:
         entry.load()
+        assert not entry.repeated, (
+            f"{entry.kind} {entry.name!r}: the registration repeats {', '.join(entry.repeated)}, "
+            "which the part states itself; register the part alone (one source per fact)"
+        )
         assert entry.description.strip(), f"{entry.kind} {entry.name!r} has no description"
         assert "\n" not in entry.description.strip(), (
             f"{entry.kind} {entry.name!r}: the description must be one line"

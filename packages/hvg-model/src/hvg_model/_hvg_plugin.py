@@ -14,9 +14,4 @@ from hvg_core.hookspecs import Register, hookimpl
 @hookimpl
 def hvg_register_commands(register: Register) -> None:
     """Register ``hvg demo``."""
-    register(
-        "demo",
-        "hvg_model.demo:demo",
-        description="Render, train, generate, evaluate and report on synthetic data.",
-        group="hvg",
-    )
+    register("demo", "hvg_model.demo:demo", group="hvg")

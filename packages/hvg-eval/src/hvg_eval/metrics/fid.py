@@ -27,33 +27,22 @@ class FID(FrechetMetric):
     higher_is_better = False
     requires_weights = ("fid-inception-pt",)
     feature_dim = 2048
+    feature_network = "fid-inception-v3"
 
     def _build(self) -> Any:
-        from hvg_eval.weights.loading import load_network, load_torchscript
+        if self.protocol.fid_backend == "clean-fid" and self.network_name == self.feature_network:
+            from hvg_eval.weights.loading import load_torchscript
 
-        label = f"FID (protocol {self.protocol.name})"
-        if self.protocol.fid_backend == "clean-fid":
             module, record = load_torchscript(
                 "fid-inception-ts",
-                metric=label,
+                metric=f"FID (protocol {self.protocol.name})",
                 weights_dir=self.weights_dir,
                 allow_unverified=self.allow_unverified_weights,
             )
             self.records.append(record)
+            self.network_name = "fid-inception-ts"
             return module.layers
-        from hvg_eval.networks.fid_inception import FIDInceptionV3
-
-        network = FIDInceptionV3()
-        self.records.append(
-            load_network(
-                "fid-inception-pt",
-                network,
-                metric=label,
-                weights_dir=self.weights_dir,
-                allow_unverified=self.allow_unverified_weights,
-            )
-        )
-        return network
+        return super()._build()
 
     def preprocess(self, frames: torch.Tensor) -> torch.Tensor:
         """What the network receives for uint8 frames ``(N, 3, H, W)``."""

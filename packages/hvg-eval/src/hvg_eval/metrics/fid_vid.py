@@ -38,22 +38,7 @@ class FIDVID(FrechetMetric):
     higher_is_better = False
     requires_weights = ("r3d50-kinetics",)
     feature_dim = 2048
-
-    def _build(self) -> Any:
-        from hvg_eval.networks.resnet3d import ResNet3D50
-        from hvg_eval.weights.loading import load_network
-
-        network = ResNet3D50()
-        self.records.append(
-            load_network(
-                "r3d50-kinetics",
-                network,
-                metric=f"FID-VID (protocol {self.protocol.name})",
-                weights_dir=self.weights_dir,
-                allow_unverified=self.allow_unverified_weights,
-            )
-        )
-        return network
+    feature_network = "resnet3d-50"
 
     def features(self, videos: torch.Tensor) -> np.ndarray:
         """Segment-averaged features of uint8 videos ``(N, T, 3, H, W)``: ``(N, 2048)``."""

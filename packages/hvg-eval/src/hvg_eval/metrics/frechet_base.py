@@ -17,7 +17,8 @@ from hvg_eval.weights.loading import WeightRecord
 class FrechetMetric:
     """Fréchet distance between the feature distributions of real and fake inputs.
 
-    Subclasses set ``feature_dim`` and implement :meth:`_build` (load the network) and
+    Subclasses set ``feature_dim`` and ``feature_network`` (the registry name of their
+    reference network, built by :func:`hvg_eval.networks.load_feature_network`) and implement
     :meth:`features` (uint8 videos → ``(n, D)`` features).
 
     Args:
@@ -27,6 +28,9 @@ class FrechetMetric:
         allow_unverified_weights: Accept checksum mismatches (recorded as unverified).
         network: A ready network to use instead of the reference file (tests, custom nets);
             results then record no weight file.
+        feature_network: Registry name of another feature network (``feature_networks`` kind,
+            e.g. a plug-in's) to use instead of the reference one; its ``feature_dim`` attribute
+            gives the feature size.
         per_view: Also keep per-view statistics for a per-view breakdown (``O(V·D²)`` memory).
     """
 
@@ -35,6 +39,9 @@ class FrechetMetric:
     requires_weights: ClassVar[tuple[str, ...]] = ()
     paired: ClassVar[bool] = False
     feature_dim: ClassVar[int] = 0
+    feature_network: ClassVar[str] = ""
+    #: Constructor keywords of the reference network (``feature_network``) only.
+    network_options: ClassVar[dict[str, Any]] = {}
 
     def __init__(
         self,
@@ -44,6 +51,7 @@ class FrechetMetric:
         device: str | torch.device = "cpu",
         allow_unverified_weights: bool = False,
         network: Any = None,
+        feature_network: str | None = None,
         per_view: bool = False,
     ) -> None:
         self.protocol = get_protocol(protocol)
@@ -52,16 +60,32 @@ class FrechetMetric:
         self.allow_unverified_weights = allow_unverified_weights
         self.per_view = per_view
         self.records: list[WeightRecord] = []
+        self.network_name = feature_network or type(self).feature_network
         if network is None:
             network = self._build()
+            if self.network_name != type(self).feature_network:
+                self.feature_dim = int(getattr(network, "feature_dim", type(self).feature_dim))
         else:
+            self.network_name = "custom"
             # A custom network may have its own feature size (test stubs, other backbones).
             self.feature_dim = int(getattr(network, "feature_dim", type(self).feature_dim))
         self.network = network.to(self.device) if hasattr(network, "to") else network
         self.reset()
 
     def _build(self) -> Any:
-        raise NotImplementedError
+        """The feature network named ``self.network_name``, weights loaded (registry lookup)."""
+        from hvg_eval.networks import load_feature_network
+
+        options = self.network_options if self.network_name == type(self).feature_network else {}
+        network, records = load_feature_network(
+            self.network_name,
+            metric=f"{self.name.upper()} (protocol {self.protocol.name})",
+            weights_dir=self.weights_dir,
+            allow_unverified=self.allow_unverified_weights,
+            **options,
+        )
+        self.records.extend(records)
+        return network
 
     def features(self, videos: torch.Tensor) -> np.ndarray:
         """Features of uint8 videos ``(N, T, 3, H, W)``; returns ``(n, D)``."""
@@ -124,6 +148,7 @@ class FrechetMetric:
             "quantisation": self.protocol.quantisation,
             "resolution": list(self.resolution) if self.resolution else None,
             "feature_dim": self.feature_dim,
+            "feature_network": self.network_name,
             "samples": {"real": self.real.count, "fake": self.fake.count},
             **self.counts,
             "frechet": "scipy.linalg.sqrtm(S1 S2), float64 statistics, ddof=1",

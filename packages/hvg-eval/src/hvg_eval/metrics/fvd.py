@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -32,6 +32,8 @@ class FVD(FrechetMetric):
     higher_is_better = False
     requires_weights = ("i3d-pt",)
     feature_dim = 400
+    feature_network = "i3d"
+    network_options: ClassVar[dict[str, Any]] = {"temporal_pool": 1}
 
     def reset(self) -> None:
         """Forget all statistics (the real-offset generator restarts from its seed)."""
@@ -40,31 +42,22 @@ class FVD(FrechetMetric):
         self._offsets = np.random.default_rng(self.protocol.fvd_real_offset_seed)
 
     def _build(self) -> Any:
-        from hvg_eval.weights.loading import load_network, load_torchscript
+        if (
+            self.protocol.fvd_backend == "i3d-torchscript"
+            and self.network_name == self.feature_network
+        ):
+            from hvg_eval.weights.loading import load_torchscript
 
-        label = f"FVD (protocol {self.protocol.name})"
-        if self.protocol.fvd_backend == "i3d-torchscript":
             module, record = load_torchscript(
                 "i3d-ts",
-                metric=label,
+                metric=f"FVD (protocol {self.protocol.name})",
                 weights_dir=self.weights_dir,
                 allow_unverified=self.allow_unverified_weights,
             )
             self.records.append(record)
+            self.network_name = "i3d-ts"
             return module
-        from hvg_eval.networks.i3d import InceptionI3d
-
-        network = InceptionI3d(temporal_pool=1)
-        self.records.append(
-            load_network(
-                "i3d-pt",
-                network,
-                metric=label,
-                weights_dir=self.weights_dir,
-                allow_unverified=self.allow_unverified_weights,
-            )
-        )
-        return network
+        return super()._build()
 
     def _clips(self, video: torch.Tensor, side: str) -> list[torch.Tensor]:
         """The clips one video contributes (each clip is one FVD sample)."""

@@ -18,31 +18,17 @@ from hvg_eval.weights.loading import WeightRecord
 
 
 def build_lpips_vgg(
-    weights_dir: str | os.PathLike[str] | None = None, *, allow_unverified: bool = False
+    weights_dir: str | os.PathLike[str] | None = None,
+    *,
+    allow_unverified: bool = False,
+    feature_network: str = "lpips-vgg",
 ) -> tuple[Any, list[WeightRecord]]:
-    """LPIPS-VGG loaded from the reference files; returns the network and its records."""
-    from hvg_eval.networks.lpips_vgg import LPIPSVGG
-    from hvg_eval.weights.loading import load_network
+    """LPIPS-VGG (or the registered ``feature_network``) with its weight files and records."""
+    from hvg_eval.networks import load_feature_network
 
-    network = LPIPSVGG()
-    records = [
-        load_network(
-            "lpips-vgg16",
-            network.trunk,
-            metric="LPIPS",
-            weights_dir=weights_dir,
-            allow_unverified=allow_unverified,
-            keep_prefix="features.",
-        ),
-        load_network(
-            "lpips-lin-vgg",
-            network.heads,
-            metric="LPIPS",
-            weights_dir=weights_dir,
-            allow_unverified=allow_unverified,
-        ),
-    ]
-    return network.eval(), records
+    return load_feature_network(
+        feature_network, metric="LPIPS", weights_dir=weights_dir, allow_unverified=allow_unverified
+    )
 
 
 def lpips(
@@ -76,11 +62,15 @@ class LPIPS(PairedFrameMetric):
         device: Torch device.
         allow_unverified_weights: Accept checksum mismatches.
         network: Ready network instead of the reference files (tests).
+        feature_network: Registry name of another distance network (``feature_networks`` kind)
+            with LPIPSVGG's call signature ``network(real, fake) -> (N,)``.
+        batch_frames: Frame pairs per network call.
     """
 
     name = "lpips"
     higher_is_better = False
     requires_weights = ("lpips-vgg16", "lpips-lin-vgg")
+    feature_network = "lpips-vgg"
 
     def __init__(
         self,
@@ -90,15 +80,19 @@ class LPIPS(PairedFrameMetric):
         device: str | torch.device = "cpu",
         allow_unverified_weights: bool = False,
         network: Any = None,
+        feature_network: str | None = None,
         batch_frames: int = 8,
     ) -> None:
         super().__init__(protocol, device=device, batch_frames=batch_frames)
         self.records: list[WeightRecord] = []
+        self.network_name = "custom" if network is not None else feature_network or "lpips-vgg"
         if network is None:
             network, self.records = build_lpips_vgg(
-                weights_dir, allow_unverified=allow_unverified_weights
+                weights_dir,
+                allow_unverified=allow_unverified_weights,
+                feature_network=self.network_name,
             )
-        self.network = network.to(self.device)
+        self.network = network.to(self.device) if hasattr(network, "to") else network
 
     def per_frame(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         """LPIPS of ``(N, 3, H, W)`` frames in [0, 1]."""
@@ -109,6 +103,7 @@ class LPIPS(PairedFrameMetric):
         return {
             **super().conventions(),
             "net": self.protocol.lpips_net,
+            "feature_network": self.network_name,
             "version": "0.1",
             "input": self.protocol.lpips_input,
             "input_range": "[0, 1] fed unchanged (DisCo)"
