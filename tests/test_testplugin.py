@@ -52,6 +52,7 @@ def test_plugin_contract():
         ("noise_inits", "testplugin-constant"),
         ("samplers", "testplugin-flat-hvg"),
         ("commands", "testplugin-hello"),
+        ("schedulers", "testplugin-linear"),
     }
     # Names and descriptions come from the parts themselves (one source per fact).
     by_name = {e.name: e for e in entries}
@@ -185,7 +186,7 @@ def test_eval_cli_lists_and_runs_the_plugin_metric(tmp_path):
 # -- every kind: the plugin's part reaches its consumer -----------------------------------------
 
 #: Kinds whose consumer check is still to be written (by the pose-signal / scheduler work).
-PENDING_KINDS = {"pose_signals", "schedulers"} & set(KINDS)
+PENDING_KINDS = {"pose_signals"} & set(KINDS)
 CONSUMER_CHECKS: dict[str, Callable[[Path], None]] = {}
 
 
@@ -332,6 +333,32 @@ def _reaches_samplers(tmp_path: Path) -> None:
     assert type(sampler).__name__ == "FlatHVGSampler"
     output = sampler.sample(IdentityDenoiser(), (1, 3, 5, 4, 2, 2), seed=0)
     assert output.latents.shape == (1, 3, 5, 4, 2, 2) and output.num_denoiser_calls > 0
+
+
+@consumer_check("schedulers")
+def _reaches_schedulers(tmp_path: Path) -> None:
+    from hvg_sampler import build_sampler, sampler_from_config
+    from hvg_testplugin.schedulers import LinearEulerSchedule
+
+    sampler = build_sampler(
+        "hvg", frame_window=4, frame_overlap=2, view_window=2, view_overlap=1, num_steps=3,
+        max_guidance_scale=1.0, scheduler="testplugin-linear",
+    )  # fmt: skip
+    shape = (1, 3, 6, 2, 2, 2)  # (B, V, T, C, h, w)
+
+    def half(latents, sigma, conditioning):  # ε = x / 2: every fusion of windows gives it exactly
+        return latents / 2
+
+    out = sampler.sample(half, shape, seed=5)
+    schedule = LinearEulerSchedule(3)
+    assert torch.equal(out.sigmas, schedule.sigmas)
+    expected = sampler.initial_noise(shape, seed=5) * schedule.init_noise_sigma
+    for step in range(3):  # the plugin's Euler steps, by hand
+        expected = schedule.step(expected / 2, expected, step)
+    torch.testing.assert_close(out.latents, expected)
+    config = sampler.to_config()  # the name is part of the sampler's config and comes back
+    assert config["scheduler"] == "testplugin-linear"
+    assert torch.equal(sampler_from_config(config).sample(half, shape, seed=5).latents, out.latents)
 
 
 @consumer_check("fusion_weights")

@@ -75,3 +75,8 @@ def hvg_register_commands(register: Register) -> None:
     """Register ``hvg testplugin-hello`` (a click command: its name is given here)."""
     register("testplugin-hello", "hvg_testplugin.commands:hello", group="hvg")
 
+
+@hookimpl
+def hvg_register_schedulers(register: Register) -> None:
+    """Register the linear-σ Euler schedule (a factory ``(num_steps) -> Schedule``)."""
+    register("testplugin-linear", "hvg_testplugin.schedulers:LinearEulerSchedule")
