@@ -20,8 +20,9 @@ import torch
 from hvg_model.training.components import load_frozen_encoders
 from hvg_model.training.config import load_config
 from hvg_model.training.data import ProceduralSource, collate
-from hvg_model.training.loop import build_trainable, micro_step_losses
+from hvg_model.training.forward import micro_step_losses
 from hvg_model.training.objective import draw_rows
+from hvg_model.training.worker_setup import build_trainable
 
 
 @pytest.fixture(scope="module")

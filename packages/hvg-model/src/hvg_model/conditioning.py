@@ -9,11 +9,13 @@ entry; ``added_time_ids = [fps − 1, motion_bucket_id, a]``; the denoised laten
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from hvg_core.errors import InputError
 
 OPENAI_CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -39,30 +41,43 @@ class ReferenceConditioning:
 def check_images(images: torch.Tensor, name: str = "images") -> torch.Tensor:
     """Check a ``(B, 3, H, W)`` float image batch in [0, 1] (small overshoot tolerated)."""
     if images.ndim != 4 or images.shape[1] != 3:
-        raise ValueError(f"{name} must have shape (B, 3, H, W), got {tuple(images.shape)}")
+        raise InputError(
+            f"{name} must have shape (B, 3, H, W), got {tuple(images.shape)}", field=name
+        )
     if not images.is_floating_point():
-        raise ValueError(f"{name} must be float in [0, 1], got dtype {images.dtype}")
+        raise InputError(f"{name} must be float in [0, 1], got dtype {images.dtype}", field=name)
     return images
 
 
 def clip_image_embedding(
-    image_encoder: Any, images: torch.Tensor, feature_extractor: Any | None = None
+    image_encoder: Any,
+    images: torch.Tensor,
+    feature_extractor: Any | None = None,
+    *,
+    mean: Sequence[float] | torch.Tensor | None = None,
+    std: Sequence[float] | torch.Tensor | None = None,
 ) -> torch.Tensor:
     """CLIP image embedding of ``(B, 3, H, W)`` images in [0, 1] → ``(B, 1, D)``.
 
     Images are resized (bicubic, antialiased) to the encoder's ``image_size``, as SVD resizes to
-    224 for ViT-H/14, then normalised with the feature extractor's mean/std.
+    224 for ViT-H/14, then normalised with ``mean``/``std`` (default: the feature extractor's,
+    else OpenAI CLIP's). Training and inference both call this function. Follows diffusers'
+    ``StableVideoDiffusionPipeline._encode_image``
+    (``diffusers.pipelines.stable_video_diffusion.pipeline_stable_video_diffusion``), with
+    torch's antialiased bicubic resize in place of its ``_resize_with_antialiasing``.
     """
     check_images(images)
     size = int(image_encoder.config.image_size)
-    mean = getattr(feature_extractor, "image_mean", None) or OPENAI_CLIP_MEAN
-    std = getattr(feature_extractor, "image_std", None) or OPENAI_CLIP_STD
+    if mean is None:
+        mean = getattr(feature_extractor, "image_mean", None) or OPENAI_CLIP_MEAN
+    if std is None:
+        std = getattr(feature_extractor, "image_std", None) or OPENAI_CLIP_STD
     parameter = next(image_encoder.parameters())
     pixels = F.interpolate(
         images.float(), size=(size, size), mode="bicubic", antialias=True, align_corners=False
     ).clamp(0, 1)
-    mean_t = torch.tensor(mean, device=pixels.device).view(1, 3, 1, 1)
-    std_t = torch.tensor(std, device=pixels.device).view(1, 3, 1, 1)
+    mean_t = torch.as_tensor(mean, dtype=torch.float32, device=pixels.device).view(1, 3, 1, 1)
+    std_t = torch.as_tensor(std, dtype=torch.float32, device=pixels.device).view(1, 3, 1, 1)
     pixels = ((pixels - mean_t) / std_t).to(parameter.device, parameter.dtype)
     return image_encoder(pixel_values=pixels).image_embeds.unsqueeze(1)
 
@@ -70,16 +85,34 @@ def clip_image_embedding(
 def vae_conditioning_latents(
     vae: Any,
     images: torch.Tensor,
-    noise_aug_strength: float = 0.02,
+    noise_aug_strength: float | torch.Tensor = 0.02,
     generator: torch.Generator | None = None,
+    *,
+    noise: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """SVD's concat latent: ``vae.encode(2x − 1 + a·ε).latent_dist.mode()``, unscaled, ``(B, 4, h, w)``."""
+    """SVD's concat latent: ``vae.encode(2x − 1 + a·ε).latent_dist.mode()``, unscaled, ``(B, 4, h, w)``.
+
+    Training and inference both call this function. Follows diffusers'
+    ``StableVideoDiffusionPipeline._encode_vae_image`` and the noise augmentation of its
+    ``__call__`` (``diffusers.pipelines.stable_video_diffusion.pipeline_stable_video_diffusion``).
+
+    Args:
+        vae: SVD's VAE.
+        images: ``(B, 3, H, W)`` in [0, 1].
+        noise_aug_strength: ``a``: one number, or ``(B,)`` per image (training draws it per row).
+        generator: Draws ``ε`` when ``noise`` is not given.
+        noise: ``(B, 3, H, W)`` standard normal ``ε`` (training's per-row draws).
+    """
     check_images(images)
     parameter = next(vae.parameters())
     pixels = images.float() * 2.0 - 1.0
-    if noise_aug_strength > 0:
-        noise = torch.randn(pixels.shape, generator=generator, device=pixels.device)
-        pixels = pixels + noise_aug_strength * noise
+    strength = torch.as_tensor(noise_aug_strength, dtype=torch.float32, device=pixels.device)
+    if strength.ndim == 1:
+        strength = strength[:, None, None, None]
+    if bool((strength > 0).any()):
+        if noise is None:
+            noise = torch.randn(pixels.shape, generator=generator, device=pixels.device)
+        pixels = pixels + strength * noise
     return vae.encode(pixels.to(parameter.device, parameter.dtype)).latent_dist.mode()
 
 
@@ -90,7 +123,9 @@ def encode_frames(vae: Any, frames: torch.Tensor, *, chunk_size: int = 8) -> tor
     images at a time.
     """
     if frames.ndim < 4 or frames.shape[-3] != 3:
-        raise ValueError(f"frames must have shape (..., 3, H, W), got {tuple(frames.shape)}")
+        raise InputError(
+            f"frames must have shape (..., 3, H, W), got {tuple(frames.shape)}", field="frames"
+        )
     parameter = next(vae.parameters())
     flat = frames.reshape(-1, *frames.shape[-3:])
     latents = [
@@ -106,9 +141,14 @@ def decode_latents(vae: Any, latents: torch.Tensor, *, chunk_size: int = 8) -> t
 
     Each view's clip goes through SVD's temporal decoder ``chunk_size`` frames at a time
     (``num_frames`` = the chunk length, as ``decode_chunk_size`` in diffusers).
+    Follows diffusers' ``StableVideoDiffusionPipeline.decode_latents``
+    (``diffusers.pipelines.stable_video_diffusion.pipeline_stable_video_diffusion``).
     """
     if latents.ndim != 6:
-        raise ValueError(f"latents must have shape (B, V, T, 4, h, w), got {tuple(latents.shape)}")
+        raise InputError(
+            f"latents must have shape (B, V, T, 4, h, w), got {tuple(latents.shape)}",
+            field="latents",
+        )
     batch, views, frames = latents.shape[:3]
     parameter = next(vae.parameters())
     clips = (latents / vae.config.scaling_factor).flatten(0, 1)  # (B·V, T, 4, h, w)
@@ -131,12 +171,46 @@ def make_added_time_ids(
     *,
     fps: int = 7,
     motion_bucket_id: int = 127,
-    noise_aug_strength: float = 0.02,
+    noise_aug_strength: float | torch.Tensor = 0.02,
     device: torch.device | str | None = None,
 ) -> torch.Tensor:
-    """SVD's ``added_time_ids``: ``(B, 3)`` rows ``[fps − 1, motion_bucket_id, noise_aug]``."""
-    row = torch.tensor([fps - 1, motion_bucket_id, noise_aug_strength], dtype=torch.float32)
-    return row.to(device).expand(batch, 3).clone()
+    """SVD's ``added_time_ids``: ``(B, 3)`` float32 rows ``[fps − 1, motion_bucket_id, noise_aug]``.
+
+    Follows diffusers' ``StableVideoDiffusionPipeline._get_add_time_ids``
+    (``diffusers.pipelines.stable_video_diffusion.pipeline_stable_video_diffusion``), which
+    passes ``fps − 1`` as SVD-xt was trained; ``noise_aug_strength`` may be ``(B,)`` per row
+    (training). Training and inference both call this function.
+    """
+    strength = torch.as_tensor(noise_aug_strength, dtype=torch.float32, device=device)
+    strength = strength.expand(batch) if strength.ndim == 0 else strength
+    if strength.shape != (batch,):
+        raise InputError(
+            f"noise_aug_strength must be a number or ({batch},), got {tuple(strength.shape)}",
+            field="noise_aug_strength",
+        )
+    return torch.stack(
+        [torch.full_like(strength, fps - 1), torch.full_like(strength, motion_bucket_id), strength],
+        dim=1,
+    )
+
+
+def denoiser_sample(scaled_latents: torch.Tensor, image_latents: torch.Tensor) -> torch.Tensor:
+    """SVD's UNet input: each frame's latents with the reference latent concatenated.
+
+    Training and inference both build the network input with this function.
+
+    Args:
+        scaled_latents: ``(B, V, T, C, h, w)`` noisy latents already multiplied by c_in.
+        image_latents: ``(B, C', h, w)`` conditioning latents (zeros where dropped).
+
+    Returns:
+        ``(B·V, T, C + C', h, w)`` in the dtype of ``scaled_latents``.
+    """
+    b, v, t = scaled_latents.shape[:3]
+    repeated = image_latents.to(scaled_latents.dtype)[:, None, None]
+    return torch.cat(
+        [scaled_latents, repeated.expand(b, v, t, *image_latents.shape[1:])], dim=3
+    ).flatten(0, 1)
 
 
 def encode_reference(
@@ -201,23 +275,25 @@ def reference_foreground_mask(
     dataset renders, not cluttered scenes (cut those out first and pass the alpha).
 
     Raises:
-        ValueError: The mask is empty (nothing differs from the background).
+        InputError: The mask is empty (nothing differs from the background).
     """
     check_images(images)
     if alpha is not None:
         if alpha.shape != (images.shape[0], *images.shape[-2:]):
-            raise ValueError(
+            raise InputError(
                 f"alpha must have shape (B, H, W) = {(images.shape[0], *images.shape[-2:])}, "
-                f"got {tuple(alpha.shape)}"
+                f"got {tuple(alpha.shape)}",
+                field="alpha",
             )
         mask = alpha > 0.5
     else:
         background = border_colour(images)[..., None, None]
         mask = (images - background).abs().amax(dim=-3) > threshold
     if not bool(mask.flatten(1).any(dim=1).all()):
-        raise ValueError(
+        raise InputError(
             "no person found in the reference image: nothing differs from the border colour "
-            "(give an RGBA image with the background cut out)"
+            "(give an RGBA image with the background cut out)",
+            field="reference_image",
         )
     return mask
 
@@ -258,9 +334,10 @@ def align_reference(
     if reference_mask is None:
         reference_mask = reference_foreground_mask(images)
     if target_mask.ndim != 3 or target_mask.shape[0] != images.shape[0]:
-        raise ValueError(
+        raise InputError(
             f"target_mask must have shape (B, H, W) with B = {images.shape[0]}, "
-            f"got {tuple(target_mask.shape)}"
+            f"got {tuple(target_mask.shape)}",
+            field="target_mask",
         )
     # An empty mask raises hvg_bonemap's BoneMapInputError, a ValueError.
     boxes = temporal_alignment_boxes(

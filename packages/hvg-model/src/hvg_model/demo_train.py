@@ -217,7 +217,7 @@ def denoiser_losses(
     """
     from hvg_model.training.components import TrainableDenoiser, load_frozen_encoders
     from hvg_model.training.config import load_config
-    from hvg_model.training.loop import evaluation_loss
+    from hvg_model.training.forward import evaluation_loss
     from hvg_model.training.run import CONFIG_FILE
     from hvg_model.training.shard_source import ShardSource
 

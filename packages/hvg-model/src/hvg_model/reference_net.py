@@ -12,7 +12,6 @@ ReferenceNet runs at σ_min (c_noise = 0.25·ln 0.002 ≈ −1.55), not at times
 from __future__ import annotations
 
 import inspect
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,9 +20,11 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.embeddings import TimestepEmbedding, Timesteps
 from diffusers.models.modeling_utils import ModelMixin
 from diffusers.models.unets.unet_3d_blocks import UNetMidBlockSpatioTemporal, get_down_block
+from hvg_core.errors import InputError
 from torch import nn
 
 from hvg_model.denoising_net import adopt_transformers, call_context, hvg_transformers
+from hvg_model.edm import edm_scalings
 from hvg_model.transformer import CallContext
 
 # Keys of an SVD UNet state dict that a ReferenceNet keeps.
@@ -157,7 +158,7 @@ class HVGReferenceNet(ModelMixin, ConfigMixin):
         source = {key: value.clone() for key, value in unet.state_dict().items() if key in wanted}
         missing = [key for key in wanted if key not in source]
         if missing:
-            raise ValueError(f"the UNet lacks ReferenceNet weights: {missing[:5]}")
+            raise InputError(f"the UNet lacks ReferenceNet weights: {missing[:5]}", field="unet")
         net.load_state_dict(source, strict=True, assign=True)
         meta = [
             name
@@ -191,6 +192,9 @@ class HVGReferenceNet(ModelMixin, ConfigMixin):
         """Bank keys this network writes (equal to the DenoisingNet's reference readers)."""
         return [key for transformer in hvg_transformers(self) for key in transformer.layer_keys()]
 
+    # The embedding, conv_in, down and mid part of diffusers' UNetSpatioTemporalConditionModel
+    # .forward (diffusers.models.unets.unet_spatio_temporal_condition), copied and cut after the
+    # last layer that writes the bank.
     def forward(
         self,
         latents: torch.Tensor,
@@ -217,13 +221,13 @@ class HVGReferenceNet(ModelMixin, ConfigMixin):
                 f"encoder_hidden_states {tuple(encoder_hidden_states.shape)} and added_time_ids "
                 f"{tuple(added_time_ids.shape)} must have B = {batch} rows"
             )
-        sigma = self.config.reference_sigma
-        c_in = 1.0 / math.sqrt(sigma**2 + 1.0)
+        scalings = edm_scalings(torch.tensor(self.config.reference_sigma, dtype=torch.float64))
+        c_in = float(scalings.c_in)
         dtype = self.conv_in.weight.dtype
         latents = latents.to(dtype)
         sample = torch.cat([c_in * self.config.latent_scaling_factor * latents, latents], dim=1)
 
-        c_noise = torch.full((batch,), 0.25 * math.log(sigma), device=latents.device)
+        c_noise = torch.full((batch,), float(scalings.c_noise), device=latents.device)
         emb = self.time_embedding(self.time_proj(c_noise).to(dtype))
         time_embeds = self.add_time_proj(added_time_ids.flatten()).reshape(batch, -1)
         emb = emb + self.add_embedding(time_embeds.to(dtype))

@@ -193,6 +193,9 @@ class HVGTransformerSpatioTemporal(TransformerSpatioTemporalModel):
             return self._gradient_checkpointing_func(function, *args)
         return function(*args)
 
+    # Copied from diffusers: TransformerSpatioTemporalModel.forward
+    # (diffusers.models.transformers.transformer_temporal), with view attention and reference
+    # attention added between the spatial and temporal blocks.
     def forward(
         self,
         hidden_states: torch.Tensor,

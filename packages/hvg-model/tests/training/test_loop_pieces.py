@@ -3,29 +3,46 @@
 from __future__ import annotations
 
 import contextlib
+import math
 from pathlib import Path
 
+import numpy as np
+import pytest
 import torch
 
 from hvg_model.training.components import load_frozen_encoders
 from hvg_model.training.config import load_config
 from hvg_model.training.data import ProceduralSource, collate
-from hvg_model.training.loop import build_trainable, micro_step_losses, pose_maps_of
+from hvg_model.training.forward import micro_step_losses, pose_maps_of
 from hvg_model.training.objective import draw_rows
+from hvg_model.training.worker_setup import build_trainable
 
 
 def test_pose_maps_use_the_pipelines_encoding_and_zero_dropped_rows() -> None:
-    from hvg_model.pose_input import encode_stored_bonemap
+    from hvg_bonemap.pose_codec import decode
+    from hvg_bonemap.pose_spec import PoseSpec
+    from hvg_core.errors import InputError
 
     source = ProceduralSource(2, image_size=32)
     batch = collate([source.sample(i, views=2, frames=1, seed=i) for i in range(2)])
     maps = pose_maps_of(batch, "bonemap", torch.tensor([False, True]))
     assert maps.shape == (2, 2, 1, 4, 32, 32)
-    expected = encode_stored_bonemap(batch.depth[0], batch.normal[0], batch.pelvis_distance[0])
-    assert torch.equal(maps[0], expected)
+    # The source's pose input is the codec's decoding of its bone maps (pelvis at 2.5 m).
+    rng = np.random.default_rng(0)  # the draws of ProceduralSource.sample(0, seed=0)
+    rng.integers(source.total_views)
+    first_frame = int(rng.integers(source.total_frames))
+    phase = torch.tensor([first_frame]).float() * (2 * math.pi / source.total_frames)
+    _, normal, depth = source._render(0, batch.rotation[0], phase)
+    expected = decode(PoseSpec(), depth, normal, torch.full((2, 1), source.distance))
+    assert torch.equal(batch.pose[0], expected) and torch.equal(maps[0], expected)
     assert float(maps.min()) >= 0 and float(maps.max()) <= 1 and maps[0].any()
     assert not maps[1].any()
-    assert pose_maps_of(batch, "depth", torch.zeros(2, dtype=torch.bool)).shape[3] == 1
+    depth_source = ProceduralSource(2, image_size=32, pose_spec=PoseSpec.for_signal("depth"))
+    depth_batch = collate([depth_source.sample(0, views=2, frames=1, seed=0)])
+    assert pose_maps_of(depth_batch, "depth", torch.zeros(1, dtype=torch.bool)).shape[3] == 1
+    # A batch made for another signal is refused, naming the field.
+    with pytest.raises(InputError, match="channels"):
+        pose_maps_of(depth_batch, "bonemap", torch.zeros(1, dtype=torch.bool))
 
 
 def test_split_rows_with_ddp_averaging_give_the_full_batch_gradient(tiny_svd_dir: Path) -> None:

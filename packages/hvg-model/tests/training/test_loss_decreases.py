@@ -9,10 +9,11 @@ from safetensors.torch import load_file
 
 from hvg_model.training.components import load_frozen_encoders
 from hvg_model.training.config import load_config
-from hvg_model.training.loop import build_trainable, evaluation_loss
+from hvg_model.training.forward import evaluation_loss
 from hvg_model.training.metrics_log import read_metrics
 from hvg_model.training.run import train
 from hvg_model.training.sources import build_source
+from hvg_model.training.worker_setup import build_trainable
 
 STEPS = 30
 EVALUATION_SEED = 1234  # not the training seed: held-out σ and noise draws

@@ -7,10 +7,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hvg_model.edm import edm_scalings
 from hvg_model.training.objective import (
     draw_rows,
     edm_loss_per_sample,
-    edm_scalings,
     sigma_bin_labels,
     sigma_binned_sums,
     v_target,
@@ -26,7 +26,8 @@ def test_scalings_match_diffusers_euler_scheduler() -> None:
     scheduler = EulerDiscreteScheduler(**SVD_SCHEDULER_CONFIG)
     scheduler.set_timesteps(5)
     sigmas = scheduler.sigmas[:-1].float()
-    c_skip, c_out, c_in, c_noise = edm_scalings(sigmas)
+    scalings = edm_scalings(sigmas)
+    c_skip, c_out, c_in, c_noise = scalings.c_skip, scalings.c_out, scalings.c_in, scalings.c_noise
     # diffusers feeds the UNet timesteps = 0.25·ln σ (continuous timesteps, v-prediction).
     torch.testing.assert_close(c_noise, scheduler.timesteps.float(), rtol=1e-5, atol=1e-5)
     generator = torch.Generator().manual_seed(0)
@@ -60,8 +61,10 @@ def test_v_target_makes_the_denoiser_exact() -> None:
     x0 = torch.randn(2, 3, 4)
     sigma = torch.tensor([0.5, 30.0])
     x_sigma = x0 + sigma[:, None, None] * torch.randn(2, 3, 4)
-    c_skip, c_out, _, _ = edm_scalings(sigma)
-    denoised = c_skip[:, None, None] * x_sigma + c_out[:, None, None] * v_target(x0, x_sigma, sigma)
+    scalings = edm_scalings(sigma)
+    denoised = scalings.c_skip[:, None, None] * x_sigma + scalings.c_out[:, None, None] * v_target(
+        x0, x_sigma, sigma
+    )
     torch.testing.assert_close(denoised, x0, rtol=1e-5, atol=1e-5)
 
 

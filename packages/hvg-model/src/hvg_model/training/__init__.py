@@ -3,7 +3,9 @@
 Modules (import what you need; nothing heavy is imported by this package itself):
 
 - :mod:`~hvg_model.training.config` — ``TrainConfig``, built-in recipes, ``load_config``.
-- :mod:`~hvg_model.training.objective` — EDM scalings, v-loss, σ sampling, CFG dropout draws.
+- :mod:`~hvg_model.training.objective` — v-loss, σ sampling, CFG dropout draws.
+- :mod:`~hvg_model.training.forward` — the forward pass and loss of a batch (SVD conditioning).
+- :mod:`~hvg_model.training.worker_setup` — networks, optimiser, resume and data of a worker.
 - :mod:`~hvg_model.training.data` / :mod:`~hvg_model.training.sources` — sample sources,
   deterministic data order.
 - :mod:`~hvg_model.training.loop` — the per-worker training loop.

@@ -11,8 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
+
+from hvg_model.conditioning import (
+    ReferenceConditioning,
+    clip_image_embedding,
+    make_added_time_ids,
+    vae_conditioning_latents,
+)
 
 
 @dataclass
@@ -69,26 +75,59 @@ class FrozenEncoders:
     def reference_latent(self, reference: Tensor, cond_aug: Tensor, noise: Tensor) -> Tensor:
         """SVD's conditioning latent: ``vae.encode(ref + a·ε).mode()``, NOT scaled.
 
+        The same function as inference (:func:`hvg_model.conditioning.vae_conditioning_latents`).
+
         Args:
             reference: ``(B, 3, H, W)`` in [0, 1].
             cond_aug: ``(B,)`` augmentation strengths a.
             noise: ``(B, 3, H, W)`` standard normal ε.
         """
-        image = reference * 2 - 1 + cond_aug[:, None, None, None] * noise
-        return self.vae.encode(image).latent_dist.mode()
+        return vae_conditioning_latents(self.vae, reference, cond_aug, noise=noise)
 
     @torch.no_grad()
     def clip_embedding(self, reference: Tensor) -> Tensor:
-        """CLIP image embedding ``(B, 1, D)`` of ``(B, 3, H, W)`` images in [0, 1] (SVD's resize)."""
-        image = F.interpolate(
-            reference,
-            size=(self.clip_size, self.clip_size),
-            mode="bicubic",
-            antialias=True,
-            align_corners=False,
-        ).clamp(0, 1)
-        image = (image - self.clip_mean[:, None, None]) / self.clip_std[:, None, None]
-        return self.image_encoder(pixel_values=image).image_embeds.unsqueeze(1)
+        """CLIP image embedding ``(B, 1, D)`` of ``(B, 3, H, W)`` images in [0, 1] (SVD's resize).
+
+        The same function as inference (:func:`hvg_model.conditioning.clip_image_embedding`).
+        """
+        return clip_image_embedding(
+            self.image_encoder, reference, mean=self.clip_mean, std=self.clip_std
+        )
+
+    def reference_conditioning(
+        self,
+        reference: Tensor,
+        cond_aug: Tensor,
+        noise: Tensor,
+        *,
+        fps: int,
+        motion_bucket_id: int,
+    ) -> ReferenceConditioning:
+        """SVD's conditioning of a training batch: CLIP, concat latent and added time ids.
+
+        Built from the functions inference's :func:`hvg_model.conditioning.encode_reference`
+        calls (a test checks that both give identical tensors); no ReferenceNet bank (the
+        trainable module computes it under autograd).
+
+        Args:
+            reference: ``(B, 3, H, W)`` in [0, 1].
+            cond_aug: ``(B,)`` noise-augmentation strengths.
+            noise: ``(B, 3, H, W)`` standard normal noise of the augmentation.
+            fps: SVD's fps conditioning (fed as ``fps − 1``).
+            motion_bucket_id: SVD's motion conditioning.
+        """
+        latents = self.reference_latent(reference, cond_aug, noise)
+        return ReferenceConditioning(
+            clip_embedding=self.clip_embedding(reference),
+            image_latents=latents,
+            added_time_ids=make_added_time_ids(
+                reference.shape[0],
+                fps=fps,
+                motion_bucket_id=motion_bucket_id,
+                noise_aug_strength=cond_aug,
+                device=latents.device,
+            ),
+        )
 
 
 def load_frozen_encoders(svd_dir: str | Path) -> FrozenEncoders:

@@ -39,7 +39,7 @@ def load_trained_pipeline(run_or_checkpoint: str | Path, *, use_ema: bool = True
     from hvg_model.loading import load_frozen_components
     from hvg_model.pipeline import HVGPipeline, training_layout_from_config
     from hvg_model.training.config import load_config
-    from hvg_model.training.loop import build_trainable
+    from hvg_model.training.worker_setup import build_trainable
 
     checkpoint = ckpt.resolve_resume(run_or_checkpoint)
     run_dir = _run_dir_of(checkpoint)

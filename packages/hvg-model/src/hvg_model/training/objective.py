@@ -1,6 +1,7 @@
-"""SVD's EDM objective: preconditioning, log-normal σ, the loss, CFG dropout, per-row randomness.
+"""SVD's EDM objective: log-normal σ, the loss, CFG dropout, per-row randomness.
 
-EDM with SVD's v-scaling (sgm ``VScalingWithEDMcNoise``, diffusers ``EulerDiscreteScheduler``)::
+EDM with SVD's v-scaling (coefficients from :func:`hvg_model.edm.edm_scalings`, the one
+implementation, shared with inference)::
 
     c_skip = 1 / (σ² + 1)     c_out = −σ / √(σ² + 1)     c_in = 1 / √(σ² + 1)     c_noise = ¼ ln σ
     D(x_σ) = c_skip · x_σ + c_out · F(c_in · x_σ, c_noise)
@@ -24,29 +25,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from hvg_model.edm import denoise, edm_scalings, per_row
+
 #: Salt separating the draw streams of one row, so adding a stream never shifts another.
 _STREAM_SALT = {"scalars": 1, "noise": 2, "latent": 3, "reference": 4}
-
-
-def edm_scalings(sigma: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """SVD's EDM preconditioning coefficients.
-
-    Args:
-        sigma: Noise levels, any shape, positive.
-
-    Returns:
-        ``(c_skip, c_out, c_in, c_noise)``, each shaped like ``sigma``.
-    """
-    variance = sigma.square() + 1.0
-    c_skip = 1.0 / variance
-    c_out = -sigma / variance.sqrt()
-    c_in = 1.0 / variance.sqrt()
-    c_noise = 0.25 * sigma.log()
-    return c_skip, c_out, c_in, c_noise
-
-
-def _expand(values: Tensor, like: Tensor) -> Tensor:
-    return values.reshape(values.shape[0], *([1] * (like.ndim - 1))).to(like.dtype)
 
 
 def v_target(x0: Tensor, x_sigma: Tensor, sigma: Tensor) -> Tensor:
@@ -57,8 +39,8 @@ def v_target(x0: Tensor, x_sigma: Tensor, sigma: Tensor) -> Tensor:
         x_sigma: Noisy latents ``x0 + σ·n``, same shape.
         sigma: ``(B,)`` noise levels.
     """
-    c_skip, c_out, _, _ = edm_scalings(sigma)
-    return (x0 - _expand(c_skip, x_sigma) * x_sigma) / _expand(c_out, x_sigma)
+    scalings = edm_scalings(sigma)
+    return (x0 - per_row(scalings.c_skip, x_sigma) * x_sigma) / per_row(scalings.c_out, x_sigma)
 
 
 def edm_loss_per_sample(prediction: Tensor, x0: Tensor, x_sigma: Tensor, sigma: Tensor) -> Tensor:
@@ -88,11 +70,7 @@ def weighted_x0_loss_reference(
     prediction: Tensor, x0: Tensor, x_sigma: Tensor, sigma: Tensor
 ) -> Tensor:
     """Slow oracle: λ(σ)·mean((D − x0)²) with D = c_skip·x_σ + c_out·F (SVD_Xtend's form)."""
-    c_skip, c_out, _, _ = edm_scalings(sigma.double())
-    denoised = (
-        _expand(c_skip, x_sigma.double()) * x_sigma.double()
-        + _expand(c_out, x_sigma.double()) * prediction.double()
-    )
+    denoised = denoise(x_sigma.double(), prediction.double(), sigma.double())
     weight = (1.0 + sigma.double().square()) / sigma.double().square()
     return weight * (denoised - x0.double()).square().flatten(1).mean(dim=1)
 

@@ -8,7 +8,7 @@ import math
 from collections.abc import Iterable
 
 import torch
-from hvg_core.errors import MissingResourceError
+from hvg_core.errors import InputError, MissingResourceError
 from torch import Tensor, nn
 
 
@@ -27,8 +27,9 @@ def select_trainable(module: nn.Module, trainable: list[str], frozen: list[str])
         if train:
             names.append(name)
     if not names:
-        raise ValueError(
-            f"no parameter matches model.trainable={trainable} minus model.frozen={frozen}"
+        raise InputError(
+            f"no parameter matches model.trainable={trainable} minus model.frozen={frozen}",
+            field="model.trainable",
         )
     return names
 
@@ -85,7 +86,7 @@ def lr_factor(
         return min_ratio + (1 - min_ratio) * (1 - progress)
     if schedule == "cosine":
         return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
-    raise ValueError(f"unknown schedule {schedule!r}")
+    raise InputError(f"unknown schedule {schedule!r}", field="optim.schedule")
 
 
 def build_scheduler(
@@ -159,7 +160,9 @@ class ExponentialMovingAverage:
         if set(state) != set(self.shadow):
             missing = sorted(set(self.shadow) - set(state))[:5]
             extra = sorted(set(state) - set(self.shadow))[:5]
-            raise ValueError(f"EMA state does not match: missing {missing}, unexpected {extra}")
+            raise InputError(
+                f"EMA state does not match: missing {missing}, unexpected {extra}", field="ema"
+            )
         for name, value in state.items():
             self.shadow[name].copy_(value)
         self.num_updates = int(count) if count is not None else 0

@@ -9,10 +9,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from hvg_model.edm import denoise
 from hvg_model.training.components import FrozenEncoders
 from hvg_model.training.config import TrainConfig
 from hvg_model.training.data import DataOrder, StepRowDataset, collate, layout_for_step
-from hvg_model.training.objective import edm_scalings
+from hvg_model.training.forward import network_prediction
 
 #: Seed of the fixed sample shown at every interval (independent of the training draws).
 SAMPLE_SEED = 4321
@@ -21,7 +22,11 @@ SAMPLE_SEED = 4321
 def karras_sigmas(
     steps: int, sigma_min: float = 0.002, sigma_max: float = 700.0, rho: float = 7.0
 ) -> torch.Tensor:
-    """SVD's Karras schedule (``steps`` values from σ_max down to σ_min) followed by 0."""
+    """SVD's Karras schedule (``steps`` values from σ_max down to σ_min) followed by 0.
+
+    The ρ-ramp of diffusers' ``EulerDiscreteScheduler._convert_to_karras``
+    (``diffusers.schedulers.scheduling_euler_discrete``), with SVD-xt's σ range.
+    """
     ramp = torch.linspace(0, 1, steps, dtype=torch.float64)
     inv = sigma_max ** (1 / rho) + ramp * (sigma_min ** (1 / rho) - sigma_max ** (1 / rho))
     return torch.cat([inv**rho, torch.zeros(1, dtype=torch.float64)])
@@ -46,7 +51,6 @@ def write_sample_video(
     Returns:
         Written paths.
     """
-    from hvg_model.training.loop import network_prediction
     from hvg_model.video_io import write_video_outputs
 
     device = torch.device(device)
@@ -68,7 +72,6 @@ def write_sample_video(
     module.eval()
     for index in range(steps):
         sigma = torch.full((1,), float(sigmas[index]), device=device)
-        c_skip, c_out, _, _ = edm_scalings(sigma)
         prediction = network_prediction(
             module,
             encoders,
@@ -82,10 +85,7 @@ def write_sample_video(
             drop_reference_net=no_drop,
             drop_pose=no_drop,
         )
-        denoised = (
-            c_skip.reshape(1, 1, 1, 1, 1, 1) * latents
-            + c_out.reshape(1, 1, 1, 1, 1, 1) * prediction
-        )
+        denoised = denoise(latents, prediction, sigma)
         derivative = (latents - denoised) / float(sigmas[index])
         latents = latents + derivative * float(sigmas[index + 1] - sigmas[index])
     module.train(was_training)

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from hvg_core.errors import InputError
 from torch import Tensor
 
 
@@ -110,7 +111,9 @@ def clips_of(videos: Tensor, clip_frames: int) -> Tensor:
     """
     frames = videos.shape[2]
     if clip_frames > frames:
-        raise ValueError(f"clip_frames {clip_frames} exceeds the {frames} stored frames")
+        raise InputError(
+            f"clip_frames {clip_frames} exceeds the {frames} stored frames", field="clip_frames"
+        )
     windows = [videos[:, :, s : s + clip_frames] for s in range(frames - clip_frames + 1)]
     return torch.stack(windows, 2).flatten(0, 2)
 
