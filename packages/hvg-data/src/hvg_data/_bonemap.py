@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
 def bone_maps(
-    joints: np.ndarray, K: np.ndarray, R: np.ndarray, t: np.ndarray, size: int, bones: str = "paper"
+    joints: np.ndarray,
+    K: np.ndarray,
+    R: np.ndarray,
+    t: np.ndarray,
+    size: int,
+    bones: str = "paper",
+    *,
+    spec: Any = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Bone maps of ``T`` frames of joints seen by ``V`` cameras.
 
@@ -16,7 +25,8 @@ def bone_maps(
         R: (V, 3, 3) world-to-camera rotations.
         t: (V, 3) world-to-camera translations.
         size: Square image side.
-        bones: Bone set name.
+        bones: Bone set name (used without ``spec``).
+        spec: The ``hvg_bonemap.PoseSpec`` whose bones and radii are drawn.
 
     Returns:
         ``depth (V, T, H, W)`` float32, ``normal (V, T, H, W, 3)`` float32 (camera space, 0 for
@@ -29,7 +39,9 @@ def bone_maps(
 
     with torch.no_grad():
         ellipsoids = ellipsoids_from_joints(
-            torch.from_numpy(np.asarray(joints, np.float32)), bones=bones
+            torch.from_numpy(np.asarray(joints, np.float32)),
+            bones=bones if spec is None else spec.bones,
+            radii=None if spec is None else spec.radii,
         )
         # Frames along the second batch axis, views along the first: (1, T) x (V, 1) -> (V, T).
         ellipsoids = type(ellipsoids)(

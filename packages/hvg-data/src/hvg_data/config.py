@@ -29,6 +29,7 @@ class RenderConfig:
         scan_renderer: Registry name of the scan renderer.
         background: RGB background colour (0-255) of renders and masked captures.
         bones: Bone set of the bone maps (``hvg_bonemap`` name).
+        radii: Radius preset of the bones (``hvg_bonemap.skeleton.RADII_PRESETS``).
         shard_size: Samples per shard.
         compression: gzip level of image arrays in shards (0 = none).
         adapter: The adapter's own configuration (``DatasetAdapter.config()``).
@@ -45,6 +46,7 @@ class RenderConfig:
     scan_renderer: str = "embree"
     background: tuple[int, int, int] = (255, 255, 255)
     bones: str = "paper"
+    radii: str = "thin"
     shard_size: int = 8
     compression: int = 1
     adapter: dict[str, Any] = field(default_factory=dict)
@@ -62,6 +64,26 @@ class RenderConfig:
             raise InputError("must be in (0, 180) degrees", field="fov_deg")
         if self.distance <= 0 or self.crop_extent <= 0:
             raise InputError("distance and crop_extent must be > 0", field="distance")
+        self.pose_spec  # noqa: B018 - validates bones, radii and the crop rule
+
+    @property
+    def pose_spec(self) -> Any:
+        """The ``hvg_bonemap.PoseSpec`` of the stored bone maps (bones, radii, view alignment).
+
+        Raises:
+            InputError: Unknown bone set or radius preset (the field is named).
+        """
+        from hvg_bonemap.pose_spec import PoseSpec, PoseSpecError
+        from hvg_bonemap.skeleton import BONE_SETS, RADII_PRESETS
+
+        if self.bones not in BONE_SETS:
+            raise InputError(f"unknown bone set; known: {sorted(BONE_SETS)}", field="bones")
+        if self.radii not in RADII_PRESETS:
+            raise InputError(f"unknown preset; known: {sorted(RADII_PRESETS)}", field="radii")
+        try:
+            return PoseSpec(bones=self.bones, radii=self.radii, crop_extent=self.crop_extent)
+        except PoseSpecError as error:
+            raise InputError(str(error), field=error.field) from error
 
     def to_json(self) -> dict[str, Any]:
         """JSON form (tuples as lists)."""
@@ -73,8 +95,9 @@ class RenderConfig:
         """SHA-256 (first 16 hex digits) of everything that changes the shard contents.
 
         The dataset root path is left out so that moving a dataset does not invalidate shards.
-        The bone set's geometry (bones, radius rule, virtual joints) is included, so a change of
-        the radius rule in ``hvg_bonemap`` changes the hash too.
+        The pose spec (:attr:`pose_spec`) and the bone set's geometry (bones, radius rule,
+        virtual joints) are included, so a change of the radius rule in ``hvg_bonemap`` changes
+        the hash too.
         """
         from hvg_bonemap.skeleton import bone_geometry
 
@@ -82,6 +105,7 @@ class RenderConfig:
         adapter = dict(data.pop("adapter"))
         adapter.pop("root", None)
         data["adapter"] = adapter
-        data["bone_geometry"] = bone_geometry(self.bones)
+        data["bone_geometry"] = bone_geometry(self.bones, self.radii)
+        data["pose_spec"] = self.pose_spec.to_dict()
         text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]

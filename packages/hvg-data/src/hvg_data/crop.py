@@ -9,6 +9,7 @@ box so that they stay consistent with their bone maps.
 from __future__ import annotations
 
 import numpy as np
+from hvg_core.errors import InputError
 
 from hvg_data.rotations import axis_angle_to_matrix
 
@@ -38,8 +39,9 @@ def pelvis_crop_boxes(
 ) -> np.ndarray:
     """Square crops centred on the projected pelvis, covering ``extent`` metres at its depth.
 
-    Over several frames the box is fixed (a static camera): centred on the mean projected pelvis,
-    sized from the mean depth.
+    The view alignment of the pose input, shared with inference: a numpy front of
+    :func:`hvg_bonemap.alignment.view_alignment_boxes` (over several frames the box is fixed, a
+    static camera: centred on the mean projected pelvis, sized from the mean depth).
 
     Args:
         K: (V, 3, 3) intrinsics.
@@ -50,14 +52,28 @@ def pelvis_crop_boxes(
 
     Returns:
         (V, 4) float64 boxes ``(x0, y0, x1, y1)`` in the cameras' pixels.
+
+    Raises:
+        InputError: The pelvis is behind a camera (``field="cameras"``).
     """
-    pixels, depth = project(K, R, t, np.asarray(pelvis, np.float64).reshape(-1, 3))
-    centre = pixels.mean(1)
-    focal = 0.5 * (K[:, 0, 0] + K[:, 1, 1])
-    half = 0.5 * focal * extent / np.maximum(depth.mean(1), 1e-6)
-    return np.stack(
-        [centre[:, 0] - half, centre[:, 1] - half, centre[:, 0] + half, centre[:, 1] + half], -1
+    import torch
+    from hvg_bonemap.alignment import view_alignment_boxes
+    from hvg_bonemap.cameras import Cameras
+
+    cameras = Cameras(
+        torch.as_tensor(np.asarray(K, np.float64)),
+        torch.as_tensor(np.asarray(R, np.float64)),
+        torch.as_tensor(np.asarray(t, np.float64)),
+        1,
+        1,
     )
+    try:
+        boxes = view_alignment_boxes(
+            torch.as_tensor(np.asarray(pelvis, np.float64).reshape(-1, 3)), cameras, extent
+        )
+    except ValueError as error:
+        raise InputError(f"view alignment: {error}", field="cameras") from error
+    return boxes.numpy()
 
 
 def crop_intrinsics(K: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:

@@ -88,7 +88,7 @@ def render_sample(
         rgb, mask = _crop_capture(capture, chosen, frame_index, boxes, size, config.background)
         camera_names = tuple(capture.camera_names[c] for c in chosen)
         frame_ids = tuple(capture.frame_ids[f] for f in frame_index)
-    depth, normal, bone_mask = bone_maps(joints, K, R, t, size, bones=config.bones)
+    depth, normal, bone_mask = bone_maps(joints, K, R, t, size, spec=config.pose_spec)
     return RenderedSample(
         dataset=sample.dataset,
         subject=sample.subject,

@@ -2,6 +2,8 @@
 
 File layout (schema version 1)::
 
+    manifest.json         the shards, the render config and ``pose_spec`` (hvg_bonemap.PoseSpec
+                          of the stored bone maps: bones, radii, view alignment)
     /                     attrs: schema_version, config_hash, dataset, shard_index, num_samples,
                                  subjects (JSON, planned), failures (JSON)
     /samples/<000000>/    attrs: dataset, subject, kind, source_hashes (JSON), smplx_settings
@@ -340,12 +342,22 @@ class Manifest:
         config: The render configuration (JSON).
         config_hash: Hash of ``config``.
         shards: Records by file name.
+        pose_spec: The ``hvg_bonemap.PoseSpec`` of the stored bone maps as a dict (default:
+            the render configuration's); manifests written before specs were recorded read as
+            the default spec (:func:`manifest_pose_spec`).
     """
 
     dataset: str
     config: dict[str, Any]
     config_hash: str
     shards: dict[str, ShardRecord] = field(default_factory=dict)
+    pose_spec: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.pose_spec is None and "radii" in self.config:
+            from hvg_data.pipeline import config_from_json
+
+            self.pose_spec = config_from_json(self.config).pose_spec.to_dict()
 
     @property
     def num_samples(self) -> int:
@@ -359,6 +371,7 @@ class Manifest:
             "dataset": self.dataset,
             "config_hash": self.config_hash,
             "config": self.config,
+            **({} if self.pose_spec is None else {"pose_spec": self.pose_spec}),
             "num_samples": self.num_samples,
             "failures_file": FAILURES_NAME,
             "shards": [self.shards[name].to_json() for name in sorted(self.shards)],
@@ -396,11 +409,56 @@ class Manifest:
                 )
                 for entry in data["shards"]
             }
-            return cls(data["dataset"], data["config"], data["config_hash"], shards)
+            pose_spec = data.get("pose_spec")
+            if pose_spec is not None and not isinstance(pose_spec, dict):
+                raise TypeError(f"pose_spec: expected an object, got {type(pose_spec).__name__}")
+            return cls(data["dataset"], data["config"], data["config_hash"], shards, pose_spec)
+        except InputError:
+            raise
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
             raise InputError(
                 f"malformed manifest ({type(error).__name__}: {error})", path=path
             ) from error
+
+
+#: Manifest folders already warned about a missing pose spec (one warning per folder).
+_WARNED_NO_SPEC: set[str] = set()
+
+
+def manifest_pose_spec(manifest: Manifest, folder: str | PathLike[str] | None = None) -> Any:
+    """The ``hvg_bonemap.PoseSpec`` of a manifest's stored bone maps.
+
+    A manifest written before pose specs were recorded gets the default spec (the bone map of
+    the paper, with the manifest's ``bones`` and ``crop_extent``), said once per folder in a
+    warning: its shards stay readable.
+
+    Raises:
+        InputError: A recorded spec that does not parse (``field`` is the spec's field).
+    """
+    import warnings
+
+    from hvg_bonemap.pose_spec import DEFAULT_POSE_SPEC, PoseSpec, PoseSpecError
+
+    path = Path(folder) / MANIFEST_NAME if folder is not None else None
+    if manifest.pose_spec is None:
+        key = str(path)
+        if key not in _WARNED_NO_SPEC:
+            _WARNED_NO_SPEC.add(key)
+            warnings.warn(
+                f"{path or 'manifest'}: no pose_spec recorded (written by an older hvg-data); "
+                "reading its bone maps with the default pose spec",
+                UserWarning,
+                stacklevel=2,
+            )
+        config = manifest.config
+        return DEFAULT_POSE_SPEC.replace(
+            bones=config.get("bones", DEFAULT_POSE_SPEC.bones),
+            crop_extent=float(config.get("crop_extent", DEFAULT_POSE_SPEC.crop_extent)),
+        )
+    try:
+        return PoseSpec.from_dict(manifest.pose_spec)
+    except PoseSpecError as error:
+        raise InputError(str(error), path=path, field=f"pose_spec.{error.field}") from error
 
 
 def read_sample_arrays(
@@ -453,20 +511,39 @@ def read_sample_arrays(
 
 
 def decode_normal(encoded: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Inverse of the uint8 normal encoding; zero where ``valid`` is False."""
-    normal = encoded.astype(np.float32) / 127.5 - 1.0
-    return normal * valid[..., None]
+    """Inverse of the uint8 normal encoding; zero where ``valid`` is False.
+
+    Args:
+        encoded: (..., 3) uint8 (channels last, the shard layout).
+        valid: (...) bool foreground.
+
+    Returns:
+        (..., 3) float32 in [-1, 1] (``hvg_bonemap.pose_codec.load_normal``).
+    """
+    import torch
+    from hvg_bonemap.pose_codec import load_normal
+
+    pixels = torch.from_numpy(np.ascontiguousarray(encoded).reshape(-1, 3, 1, 1))
+    normal = load_normal(pixels, torch.from_numpy(np.asarray(valid, bool).reshape(-1, 1, 1)))
+    return normal.reshape(*np.shape(encoded)).numpy()
 
 
 def encode_normal(normal: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """``round((n + 1) * 127.5)`` as uint8 (n in [-1, 1]); 0 where ``valid`` is False.
 
     Args:
-        normal: (..., 3) unit normals.
+        normal: (..., 3) unit normals (channels last, the shard layout).
         valid: (...) bool foreground.
+
+    Returns:
+        (..., 3) uint8 (``hvg_bonemap.pose_codec.store_normal``).
     """
-    encoded = np.clip(np.round((normal + 1.0) * 127.5), 0, 255).astype(np.uint8)
-    return encoded * valid[..., None].astype(np.uint8)
+    import torch
+    from hvg_bonemap.pose_codec import store_normal
+
+    pixels = torch.from_numpy(np.asarray(normal, np.float32).reshape(-1, 3, 1, 1))
+    stored = store_normal(pixels, torch.from_numpy(np.asarray(valid, bool).reshape(-1, 1, 1)))
+    return stored.reshape(*np.shape(normal)).numpy()
 
 
 @dataclass

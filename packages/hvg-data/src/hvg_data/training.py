@@ -16,6 +16,9 @@ key                    shape, dtype                meaning
 ``normal``             (V, T, 3, H, W) float32     bone-map normal in [-1, 1], camera space,
                                                    0 = background
 ``bone_mask``          (V, T, 1, H, W) float32     bone-map coverage in {0, 1}
+``pose``               (V, T, C, H, W) float32     the network's pose input in [0, 1] under the
+                                                   dataset's ``pose_spec`` (only when one is
+                                                   given; ``hvg_bonemap.pose_codec``)
 ``K``                  (V, 3, 3) float32           intrinsics of the (resized) images
 ``R``                  (V, 3, 3) float32           world-to-camera rotations (OpenCV)
 ``t``                  (V, 3) float32              world-to-camera translations, metres
@@ -55,6 +58,7 @@ from hvg_data.shards import (
     Manifest,
     ShardRecord,
     decode_normal,
+    manifest_pose_spec,
     read_sample_arrays,
     sha256_of,
     shard_path,
@@ -121,10 +125,20 @@ class MultiViewDataset:
         frame_stride: Step between the frames of a window.
         seed: Base seed of the view/frame choice.
         dataset_filter: Keep only samples of these dataset names.
+        pose_spec: The ``hvg_bonemap.PoseSpec`` of the network being trained: items then carry
+            ``pose``, its pose input made by ``hvg_bonemap.pose_codec`` (bone-map signals are
+            decoded from the stored maps, others drawn from the stored joints and cameras).
+        signal_class: The registered class of ``pose_spec``'s signal, for signals that are
+            not hvg-bonemap built-ins.
+
+    Attributes:
+        stored_spec: The ``PoseSpec`` the shards were rendered with (the manifest's; old
+            manifests without one get the default, with a warning).
 
     Raises:
-        InputError: No manifest, a shard that fails :func:`verify_shard`, or no sample has
-            enough views/frames.
+        InputError: No manifest, a shard that fails :func:`verify_shard`, no sample has
+            enough views/frames, or ``pose_spec`` draws other bones or windows than the shards
+            (``field="pose_spec.<field>"``).
     """
 
     def __init__(
@@ -138,6 +152,8 @@ class MultiViewDataset:
         frame_stride: int = 1,
         seed: int = 0,
         dataset_filter: tuple[str, ...] | None = None,
+        pose_spec: Any = None,
+        signal_class: Any = None,
     ) -> None:
         import h5py
 
@@ -147,6 +163,19 @@ class MultiViewDataset:
             raise InputError("views, frames and frame_stride must be >= 1", field="views")
         self.root = Path(shard_dir)
         self.manifest = Manifest.load(self.root)
+        self.stored_spec = manifest_pose_spec(self.manifest, self.root)
+        if pose_spec is not None:
+            differences = pose_spec.geometry_differences(self.stored_spec)
+            if differences:
+                name = differences[0]
+                raise InputError(
+                    f"the network's pose spec has {name}={getattr(pose_spec, name)!r}, the "
+                    f"shards were rendered with {getattr(self.stored_spec, name)!r}; re-render "
+                    "them or train with the shards' setting",
+                    path=self.root / "manifest.json",
+                    field=f"pose_spec.{name}",
+                )
+        self.pose_spec, self.signal_class = pose_spec, signal_class
         self.paths = {
             name: verify_shard(self.root, record) for name, record in self.manifest.shards.items()
         }
@@ -229,16 +258,23 @@ class MultiViewDataset:
             images, masks, depth, normal, bone_mask, K = _resize(
                 images, masks, depth, normal, bone_mask, K, self.size
             )
+        R = torch.from_numpy(data["R"]).float()
+        t = torch.from_numpy(data["t"]).float()
+        joints = torch.from_numpy(data["joints"]).float()
+        extra = {}
+        if self.pose_spec is not None:
+            extra["pose"] = self._pose(depth, normal, joints, K, R, t)
         return {
             "images": images,
             "masks": masks,
             "depth": depth,
             "normal": normal,
             "bone_mask": bone_mask,
+            **extra,
             "K": K,
-            "R": torch.from_numpy(data["R"]).float(),
-            "t": torch.from_numpy(data["t"]).float(),
-            "joints": torch.from_numpy(data["joints"]).float(),
+            "R": R,
+            "t": t,
+            "joints": joints,
             "smplx": {
                 k: torch.from_numpy(np.asarray(v, np.float32)) for k, v in data["smplx"].items()
             },
@@ -247,6 +283,17 @@ class MultiViewDataset:
             "frame_indices": torch.from_numpy(frame_index),
             "index": torch.tensor(index),
         }
+
+    def _pose(self, depth: Any, normal: Any, joints: Any, K: Any, R: Any, t: Any) -> Any:
+        """Pose input ``(V, T, C, H, W)`` of one item through ``hvg_bonemap.pose_codec``."""
+        from hvg_bonemap.cameras import Cameras
+        from hvg_bonemap.pose_codec import pose_input_from_stored
+
+        size = depth.shape[-1]
+        cameras = Cameras(K, R, t, int(size), int(depth.shape[-2]))
+        return pose_input_from_stored(
+            self.pose_spec, depth, normal, joints, cameras, self.signal_class
+        )
 
     def close(self) -> None:
         """Close open shard files."""
