@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hvg_model.pose_input import encode_stored_bonemap, render_pose_signal
-from hvg_model.pose_modulator import POSE_SIGNALS, pose_signal_channels
+from hvg_model.pose_input import encode_stored_bonemap, render_pose_signal, signal_class
+from hvg_model.pose_modulator import PoseModulator, pose_signal_channels
 
 
 @pytest.fixture(scope="module")
@@ -17,13 +17,15 @@ def scene():
     return joints, cameras
 
 
-def test_network_pose_signals_match_the_bonemap_registry():
+def test_network_pose_layouts_come_from_the_registered_signals():
     from hvg_core.registry import get_registry
 
-    registry = get_registry()
-    assert set(POSE_SIGNALS) == set(registry.names("pose_signals"))
-    for entry in registry.entries("pose_signals"):
-        assert pose_signal_channels(entry.name) == entry.metadata["channels"]
+    for name in get_registry().names("pose_signals"):
+        cls = signal_class(name)
+        modulator = PoseModulator(name, 32, (8, 8, 16, 32))
+        assert modulator.in_channels == pose_signal_channels(name) == cls.channels
+        assert [part for part, _ in modulator.spec.layout] == list(modulator.guiders)
+    assert list(PoseModulator("bonemap", 32, (8, 8, 16, 32)).guiders) == ["depth", "normal"]
 
 
 @pytest.mark.parametrize("signal", ["bonemap", "depth", "normal"])
@@ -43,9 +45,9 @@ def test_stored_maps_encode_like_the_rendered_signal(scene, signal):
 
 
 def test_stored_maps_reject_mismatched_shapes():
-    with pytest.raises(ValueError, match="normal must have shape"):
+    with pytest.raises(ValueError, match=r"normal \(\.\.\., 3, H, W\)"):
         encode_stored_bonemap(torch.zeros(2, 8, 8), torch.zeros(2, 1, 8, 8), torch.ones(2))
-    with pytest.raises(ValueError, match="stored bone maps"):
+    with pytest.raises(ValueError, match="drawn from joints and cameras"):
         encode_stored_bonemap(
             torch.zeros(2, 8, 8), torch.zeros(2, 3, 8, 8), torch.ones(2), pose_signal="skeleton2d"
         )

@@ -98,6 +98,9 @@ class HVGDenoisingNet(UNetSpatioTemporalConditionModel):
         pose_signal: Pose modulator input, an ``hvg_bonemap`` pose-signal name: ``"bonemap"``
             (depth + normal, the paper), or a Table 3 ablation: ``"depth"``, ``"normal"``,
             ``"skeleton2d"``, ``"body_normal"``; None for no pose modulator.
+        pose_spec: The ``hvg_bonemap.PoseSpec`` (as a dict) of the pose input; default: the
+            registered ``pose_signal``'s spec. Saved with the config, so that inference makes
+            the pose input the network was trained on.
         pose_guider_channels: Output channels of each guider's four convolutions.
         pose_guider_strides: Their strides; the product must equal the VAE factor (8).
         pose_fusion_heads: Heads of the guider-fusion cross-attention.
@@ -135,6 +138,7 @@ class HVGDenoisingNet(UNetSpatioTemporalConditionModel):
         num_frames: int = 25,
         use_view_attention: bool = True,
         pose_signal: str | None = "bonemap",
+        pose_spec: dict[str, Any] | None = None,
         pose_guider_channels: tuple[int, ...] = (16, 32, 64, 128),
         pose_guider_strides: tuple[int, ...] = (2, 2, 2, 1),
         pose_fusion_heads: int = 4,
@@ -171,7 +175,7 @@ class HVGDenoisingNet(UNetSpatioTemporalConditionModel):
         time_embed_dim = block_out_channels[0] * 4
         self.pose_modulator = (
             PoseModulator(
-                pose_signal,
+                pose_spec or pose_signal,
                 block_out_channels[0],
                 tuple(pose_guider_channels),
                 tuple(pose_guider_strides),

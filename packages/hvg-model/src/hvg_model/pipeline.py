@@ -367,6 +367,7 @@ class HVGPipeline:
         uncond: str = "reference_image",
         align_reference: bool = False,
         reference_mask: torch.Tensor | None = None,
+        pose_spec: Any = None,
     ) -> HVGPipelineOutput:
         """Generate a multi-view video.
 
@@ -405,12 +406,25 @@ class HVGPipeline:
             reference_mask: ``(B, H_r, W_r)`` person mask of the reference for the alignment
                 (None: estimated from the border colour,
                 :func:`hvg_model.conditioning.reference_foreground_mask`).
+            pose_spec: The ``hvg_bonemap.PoseSpec`` (or dict) ``pose_maps`` were made with, if
+                known (``PoseConditioning.spec``); checked against the network's.
 
         Returns:
             :class:`HVGPipelineOutput`.
+
+        Raises:
+            InputError: ``pose_maps`` disagree with the network's pose spec (channels, signal,
+                depth range, ...; ``field="pose_spec.<field>"``).
         """
         from hvg_core.cli_utils import progress
         from hvg_sampler import SamplerCallback, build_sampler
+
+        modulator = getattr(self.denoising_net, "pose_modulator", None)
+        if pose_maps is not None and modulator is not None:
+            from hvg_model.pose_input import check_pose_maps, pose_spec_for
+
+            made_with = None if pose_spec is None else pose_spec_for(pose_spec)
+            check_pose_maps(modulator.spec, pose_maps, made_with)
 
         size = None if pose_maps is None or align_reference else tuple(pose_maps.shape[-2:])
         reference_image = load_reference_image(reference_image, size)

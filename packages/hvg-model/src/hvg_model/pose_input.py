@@ -1,20 +1,88 @@
-"""The DenoisingNet's ``pose_maps`` input, encoded exactly as ``hvg_bonemap``'s pose signals.
+"""The DenoisingNet's ``pose_maps`` input under its ``hvg_bonemap.PoseSpec``.
 
-The pose signals registered by hvg-bonemap (``bonemap``, ``depth``, ``normal``, ``skeleton2d``,
-``body_normal``) are the single definition of the network's pose input: maps in [0, 1], the bone
-map being the depth code (nearer is brighter, the pelvis at 0.5, background 0) followed by the
-normal code ``(n + 1) / 2``. This module gives the same encoding for maps that were rendered
-earlier and stored raw (dataset shards keep depth in metres and normals as uint8), and renders
-signals from joints and cameras through the registry.
+The spec of a network comes from the registered pose signal (``pose_signals`` registry: its class
+gives the channel layout) or from the network's saved config; every conversion of the pose signal
+goes through :mod:`hvg_bonemap.pose_codec` with that spec: decoding stored bone maps (dataset
+shards keep depth in metres and normals as uint8), drawing a signal from joints and cameras, and
+checking pose input given to a pipeline. Errors are ``hvg_core`` ``InputError`` naming the field.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from os import PathLike
 from typing import Any
 
 import torch
+from hvg_bonemap.pose_spec import PoseSpec, PoseSpecError
+from hvg_core.errors import InputError
 
-from hvg_model.pose_modulator import POSE_SIGNALS
+
+def signal_class(name: str) -> Any:
+    """The class registered as pose signal ``name`` (hvg-bonemap's built-ins or a plugin's).
+
+    Raises:
+        InputError: No such registered signal (``field="pose_signal"``).
+    """
+    from hvg_core.registry import get_registry
+
+    registry = get_registry()
+    known = registry.names("pose_signals")
+    if name not in known:
+        raise InputError(
+            f"unknown pose signal {name!r}; registered: {', '.join(sorted(known))}",
+            field="pose_signal",
+        )
+    return registry.load("pose_signals", name)
+
+
+def pose_spec_for(
+    pose: str | Mapping[str, Any] | PoseSpec, *, path: str | PathLike[str] | None = None
+) -> PoseSpec:
+    """The :class:`~hvg_bonemap.PoseSpec` of a signal name, a spec dict or a spec.
+
+    A name gets the registered signal's layout and the default depth range, bones and view
+    alignment.
+
+    Raises:
+        InputError: Unknown signal or an invalid spec dict (``field`` names the spec field,
+            ``path`` the file it came from, if given).
+    """
+    if isinstance(pose, PoseSpec):
+        return pose
+    try:
+        if isinstance(pose, str):
+            return PoseSpec.for_signal(pose, signal_class(pose))
+        return PoseSpec.from_dict(pose)
+    except PoseSpecError as error:
+        raise InputError(str(error), path=path, field=f"pose_spec.{error.field}") from error
+
+
+def check_pose_maps(
+    spec: PoseSpec,
+    pose_maps: torch.Tensor,
+    made_with: PoseSpec | None = None,
+    *,
+    path: str | PathLike[str] | None = None,
+) -> None:
+    """Refuse pose input that disagrees with the spec a network was trained with.
+
+    Args:
+        spec: The network's spec.
+        pose_maps: ``(..., C, H, W)`` pose input.
+        made_with: The spec the input says it was made with (e.g. saved beside the maps).
+        path: The file the maps came from, for the message.
+
+    Raises:
+        InputError: ``field`` is ``pose_spec.<field>`` of the first disagreement (signal, layout,
+            depth range, bones, ..., channels).
+    """
+    from hvg_bonemap.pose_codec import check_pose_input
+
+    try:
+        check_pose_input(spec, pose_maps, made_with)
+    except PoseSpecError as error:
+        raise InputError(str(error), path=path, field=f"pose_spec.{error.field}") from error
 
 
 def encode_stored_bonemap(
@@ -22,64 +90,54 @@ def encode_stored_bonemap(
     normal: torch.Tensor,
     reference_distance: torch.Tensor,
     *,
-    pose_signal: str = "bonemap",
-    depth_range: float = 2.0,
+    pose_signal: str | PoseSpec = "bonemap",
+    depth_range: float | None = None,
 ) -> torch.Tensor:
-    """Encode raw bone maps the way ``hvg_bonemap.signals.bonemap`` does.
+    """Encode stored bone maps as network input (``hvg_bonemap.pose_codec.decode``).
 
     Args:
         depth: ``(..., H, W)`` or ``(..., 1, H, W)`` Euclidean depth in metres, 0 background.
-        normal: ``(..., 3, H, W)`` camera-space unit normals, float in [−1, 1] or uint8
+        normal: ``(..., 3, H, W)`` camera-space unit normals, float in [-1, 1] or uint8
             ``round((n + 1)·127.5)``; 0 background.
         reference_distance: ``(...)`` distance from the camera centre to the pelvis (metres).
-        pose_signal: ``"bonemap"``, ``"depth"`` or ``"normal"``.
-        depth_range: Metres spanned by the depth code.
+        pose_signal: A bone-map signal name (``"bonemap"``, ``"depth"``, ``"normal"``) or spec.
+        depth_range: Overrides the spec's depth range.
 
     Returns:
         ``(..., C, H, W)`` float32 in [0, 1].
-    """
-    from hvg_bonemap import BoneMap
-    from hvg_bonemap.signals.bonemap import encode_depth, encode_normal
 
-    if pose_signal not in ("bonemap", "depth", "normal"):
-        raise ValueError(
-            f"stored bone maps give pose_signal 'bonemap', 'depth' or 'normal', not {pose_signal!r}"
-        )
-    if depth.ndim >= 3 and depth.shape[-3] == 1 and depth.ndim == normal.ndim:
-        depth = depth[..., 0, :, :]
-    if normal.shape[-3] != 3 or normal.shape[:-3] != depth.shape[:-2]:
-        raise ValueError(
-            f"normal must have shape (..., 3, H, W) matching depth (..., H, W); got "
-            f"{tuple(normal.shape)} and {tuple(depth.shape)}"
-        )
-    depth = depth.float()
-    mask = depth > 0
-    if normal.dtype == torch.uint8:
-        normal = normal.float() / 127.5 - 1.0
-    normal = torch.where(
-        mask[..., None, :, :], normal.float(), torch.zeros((), dtype=torch.float32)
-    )
-    maps = BoneMap(depth=depth, normal=normal, mask=mask, index=torch.where(mask, 0, -1).int())
-    parts = []
-    for name, _ in POSE_SIGNALS[pose_signal]:
-        if name == "depth":
-            reference = torch.as_tensor(reference_distance, dtype=torch.float32)
-            parts.append(encode_depth(maps, reference.expand(maps.batch_shape), depth_range))
-        else:
-            parts.append(encode_normal(maps))
-    return torch.cat(parts, dim=-3)
+    Raises:
+        InputError: A signal not made from bone maps, or shapes that disagree.
+    """
+    from hvg_bonemap.pose_codec import decode
+
+    spec = pose_spec_for(pose_signal)
+    if depth_range is not None:
+        spec = spec.replace(depth_range=depth_range)
+    try:
+        return decode(spec, depth, normal, torch.as_tensor(reference_distance))
+    except PoseSpecError as error:
+        raise InputError(str(error), field=f"pose_spec.{error.field}") from error
 
 
 def render_pose_signal(
-    joints: torch.Tensor, cameras: Any, *, pose_signal: str = "bonemap", **options: Any
+    joints: torch.Tensor,
+    cameras: Any,
+    *,
+    pose_signal: str | PoseSpec = "bonemap",
+    **options: Any,
 ) -> torch.Tensor:
-    """Render a registered pose signal: joints ``(..., 55, 3)`` × cameras → ``(..., C, H, W)``.
+    """Draw a pose signal: joints ``(..., 55, 3)`` x aligned cameras -> ``(..., C, H, W)``.
 
-    The signal comes from the ``pose_signals`` registry (hvg-bonemap's built-ins or a plugin's).
+    Args:
+        joints: World joints; ``...`` broadcasts with the camera batch.
+        cameras: ``hvg_bonemap.Cameras`` (already view-aligned).
+        pose_signal: A registered signal name or a spec.
+        **options: Extra constructor arguments of the signal (e.g. ``faces``).
     """
-    from hvg_core.registry import get_registry
+    from hvg_bonemap.pose_codec import check_pose_input, signal_for
 
-    signal = get_registry().load("pose_signals", pose_signal)
-    if isinstance(signal, type):
-        signal = signal(**options)
-    return signal(joints, cameras)
+    spec = pose_spec_for(pose_signal)
+    maps = signal_for(spec, signal_class(spec.signal), **options)(joints, cameras)
+    check_pose_input(spec, maps)
+    return maps.float()

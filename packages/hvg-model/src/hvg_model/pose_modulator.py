@@ -5,39 +5,32 @@ pose map at image resolution down to latent resolution. With two guiders (the bo
 and normal) the normal features attend to the depth features (cross-attention over all latent
 pixels of the same image, pre-norm, residual), then a zero-initialised convolution maps them to
 the UNet's first block width so that the network starts as SVD. The paper's Table 3 ablations
-are other guider sets, chosen by name with ``pose_signal``.
+are other guider sets. The guiders are the parts of the network's ``hvg_bonemap.PoseSpec``
+layout, which comes from the registered pose signal (``pose_signals`` registry): no table here.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-# Guider inputs per pose signal, in the channel order of the ``pose_maps`` tensor. Names and
-# channel order are those of hvg_bonemap's registered pose signals (``hvg_register_pose_signals``):
-# the bone map is the depth code (1 channel) followed by the normal code (3 channels).
-POSE_SIGNALS: dict[str, tuple[tuple[str, int], ...]] = {
-    "bonemap": (("depth", 1), ("normal", 3)),
-    "depth": (("depth", 1),),
-    "normal": (("normal", 3),),
-    "skeleton2d": (("skeleton2d", 3),),
-    "body_normal": (("body_normal", 3),),
-}
+if TYPE_CHECKING:
+    from hvg_bonemap.pose_spec import PoseSpec
 
 # With several guiders, this one's features are the fusion queries (the others are keys/values).
 FUSION_QUERY = "normal"
 
 
-def pose_signal_channels(pose_signal: str) -> int:
-    """Channels of the ``pose_maps`` tensor a pose signal expects (bonemap: 3 normal + 1 depth)."""
-    if pose_signal not in POSE_SIGNALS:
-        raise ValueError(
-            f"unknown pose_signal {pose_signal!r}; choose one of {sorted(POSE_SIGNALS)}"
-        )
-    return sum(channels for _, channels in POSE_SIGNALS[pose_signal])
+def pose_signal_channels(pose_signal: str | Mapping[str, Any] | PoseSpec) -> int:
+    """Channels of the ``pose_maps`` tensor a pose signal (or spec) expects (bonemap: 1 + 3)."""
+    from hvg_model.pose_input import pose_spec_for
+
+    return pose_spec_for(pose_signal).channels
 
 
 class ConditionGuider(nn.Module):
@@ -110,8 +103,9 @@ class PoseModulator(nn.Module):
     """Encode pose maps into a residual for the output of ``conv_in``.
 
     Args:
-        pose_signal: A key of :data:`POSE_SIGNALS` (``"bonemap"`` is the paper's full model; the
-            others are Table 3's ablations).
+        pose_signal: A registered pose-signal name (``"bonemap"`` is the paper's full model; the
+            others are Table 3's ablations), or a ``PoseSpec`` (or its dict): one guider per
+            part of its layout.
         out_channels: Width of the UNet's first block (320 for SVD-xt).
         guider_channels: Output channels of the four guider convolutions.
         guider_strides: Their strides (product = VAE downscale factor).
@@ -120,20 +114,23 @@ class PoseModulator(nn.Module):
 
     def __init__(
         self,
-        pose_signal: str,
+        pose_signal: str | Mapping[str, Any] | PoseSpec,
         out_channels: int,
         guider_channels: tuple[int, ...] = (16, 32, 64, 128),
         guider_strides: tuple[int, ...] = (2, 2, 2, 1),
         fusion_heads: int = 4,
     ) -> None:
         super().__init__()
-        self.pose_signal = pose_signal
-        self.in_channels = pose_signal_channels(pose_signal)
-        self.splits = [channels for _, channels in POSE_SIGNALS[pose_signal]]
+        from hvg_model.pose_input import pose_spec_for
+
+        self.spec = pose_spec_for(pose_signal)
+        self.pose_signal = self.spec.signal
+        self.in_channels = self.spec.channels
+        self.splits = [channels for _, channels in self.spec.layout]
         self.guiders = nn.ModuleDict(
             {
                 name: ConditionGuider(channels, tuple(guider_channels), tuple(guider_strides))
-                for name, channels in POSE_SIGNALS[pose_signal]
+                for name, channels in self.spec.layout
             }
         )
         width = guider_channels[-1]

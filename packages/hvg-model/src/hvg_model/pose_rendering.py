@@ -1,8 +1,9 @@
 """Pose conditioning for generation: SMPL-X motion → joints → orbit cameras → pose maps.
 
 Uses ``hvg_bonemap``: the built-in body kinematics, an orbit rig around the first frame's pelvis,
-the training data's pelvis-centred crop (view alignment, paper §3.2) and the registered pose signal the network
-was trained with.
+the view alignment of the training data (``hvg_bonemap.alignment.align_cameras``, paper §3.2) and
+the network's ``PoseSpec`` (signal, layout, depth range, bones, crop) through
+``hvg_bonemap.pose_codec``.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from typing import Any
 
 import torch
 
-#: Metric side of the view-alignment crop, the same as ``hvg-data render`` uses for training
-#: (``hvg_data.config.RenderConfig.crop_extent``; a test keeps them equal).
+#: Metric side of the default view-alignment window (``hvg_bonemap.DEFAULT_POSE_SPEC``), the
+#: same as ``hvg-data render`` uses for training (a test keeps them equal).
 CROP_EXTENT = 2.2
 
 
@@ -26,11 +27,14 @@ class PoseConditioning:
         pose_maps: ``(1, V, T, C, H, W)`` float32 in [0, 1].
         rotations: ``(1, V, 3, 3)`` world-to-camera rotations (OpenCV).
         cameras: The ``hvg_bonemap.Cameras`` (batch ``(V,)``) after the pelvis crop.
+        spec: The ``hvg_bonemap.PoseSpec`` the maps were made with (pass it to the pipeline as
+            ``pose_spec=`` to have it checked against the network's).
     """
 
     pose_maps: torch.Tensor
     rotations: torch.Tensor
     cameras: Any
+    spec: Any = None
 
 
 def motion_parameters(motion: str | os.PathLike[str], num_frames: int) -> dict[str, torch.Tensor]:
@@ -62,7 +66,7 @@ def render_orbit_pose(
     *,
     num_views: int,
     size: int,
-    pose_signal: str = "bonemap",
+    pose_signal: Any = "bonemap",
     elevation_deg: float = 0.0,
     distance: float = 3.0,
     fov_deg: float = 40.0,
@@ -75,7 +79,7 @@ def render_orbit_pose(
         params: SMPL-X parameters with a leading frame axis (:func:`motion_parameters`).
         num_views: V.
         size: Square image size H = W (a multiple of 8 for the pipeline).
-        pose_signal: Registered pose signal (the network's ``pose_signal``).
+        pose_signal: Registered pose signal or the network's ``PoseSpec`` (or its dict).
         elevation_deg: Camera elevation.
         distance: Camera distance to the first frame's pelvis (metres).
         fov_deg: Vertical field of view.
@@ -104,23 +108,23 @@ def render_camera_pose(
     cameras: Any,
     *,
     size: int,
-    pose_signal: str = "bonemap",
-    crop_extent: float = CROP_EXTENT,
+    pose_signal: Any = "bonemap",
+    crop_extent: float | None = None,
 ) -> PoseConditioning:
     """Render pose maps of a motion seen by the given cameras (any rig: orbit, captured, …).
 
-    Each view is cropped exactly as ``hvg-data`` crops the training data (view alignment,
-    paper §3.2; one rule, ``hvg_data.crop.pelvis_crop_boxes``): a square centred on the
-    pelvis projected and averaged over the frames, ``crop_extent`` metres wide at the mean
-    pelvis depth, resized to ``size``. Cameras must see the pelvis.
+    Each view is aligned exactly as ``hvg-data`` aligns the training data (paper §3.2; one
+    rule, ``hvg_bonemap.alignment.view_alignment_boxes``): a square centred on the pelvis
+    projected and averaged over the frames, ``crop_extent`` metres wide at the mean pelvis
+    depth, resized to ``size``. Cameras must see the pelvis.
 
     Args:
         params: SMPL-X parameters with a leading frame axis (:func:`motion_parameters`).
         cameras: ``hvg_bonemap.Cameras`` with batch ``(V,)`` (OpenCV world-to-camera ``R``,
             ``t`` and intrinsics ``K`` for their own ``width`` × ``height``).
         size: Square output size H = W (a multiple of 8 for the pipeline).
-        pose_signal: Registered pose signal (the network's ``pose_signal``).
-        crop_extent: Metric side of the crop (``hvg-data render``'s default, 2.2 m).
+        pose_signal: Registered pose signal, or the network's ``PoseSpec`` (or its dict).
+        crop_extent: Overrides the spec's window side (metres).
 
     Returns:
         :class:`PoseConditioning`: ``pose_maps (1, V, T, C, size, size)`` and
@@ -131,13 +135,39 @@ def render_camera_pose(
             needs an SMPL-X mesh: render it with ``hvg-bonemap`` and load it with
             :func:`load_pose_maps`).
     """
-    from hvg_bonemap import crop_cameras, joints_from_smplx_params
+    from hvg_bonemap import joints_from_smplx_params
+
+    from hvg_model.pose_input import pose_spec_for
+
+    spec = pose_spec_for(pose_signal)
+    if crop_extent is not None:
+        spec = spec.replace(crop_extent=crop_extent)
+    return pose_conditioning(spec, joints_from_smplx_params(params), cameras, size=size)
+
+
+def pose_conditioning(
+    spec: Any, joints: torch.Tensor, cameras: Any, *, size: int
+) -> PoseConditioning:
+    """Pose input of joints seen by cameras: view alignment, then the spec's signal.
+
+    Args:
+        spec: The network's ``hvg_bonemap.PoseSpec``.
+        joints: ``(T, 55, 3)`` world joints.
+        cameras: Uncropped ``hvg_bonemap.Cameras`` with batch ``(V,)``.
+        size: Square output side.
+
+    Returns:
+        :class:`PoseConditioning` with ``pose_maps (1, V, T, C, size, size)``.
+
+    Raises:
+        InputError: See :func:`render_camera_pose`; a pelvis behind a camera.
+    """
+    from hvg_bonemap.alignment import align_cameras
     from hvg_core.errors import InputError
-    from hvg_data.crop import pelvis_crop_boxes
 
     from hvg_model.pose_input import render_pose_signal
 
-    if pose_signal == "body_normal":
+    if spec.signal == "body_normal":
         raise InputError(
             "the body_normal signal needs an SMPL-X mesh; render it with hvg-bonemap and pass "
             "the maps with --pose-maps",
@@ -148,19 +178,12 @@ def render_camera_pose(
             f"expected cameras with batch shape (V,), got {tuple(cameras.batch_shape)}",
             field="cameras",
         )
-    joints = joints_from_smplx_params(params)  # (T, 55, 3)
-    # View alignment with the training crop: the mean projected pelvis at the centre.
-    boxes = pelvis_crop_boxes(
-        cameras.K.double().numpy(),
-        cameras.R.double().numpy(),
-        cameras.t.double().numpy(),
-        joints[:, 0].double().numpy(),
-        crop_extent,
-    )
-    boxes_tensor = torch.from_numpy(boxes).to(cameras.K.dtype)
-    cameras = crop_cameras(cameras, boxes_tensor, (size, size))
-    maps = render_pose_signal(joints[None], cameras[:, None], pose_signal=pose_signal)
-    return PoseConditioning(maps[None].float(), cameras.R[None].float(), cameras)
+    try:
+        aligned = align_cameras(cameras, joints[:, 0], spec.crop_extent, size)
+    except ValueError as error:
+        raise InputError(f"view alignment: {error}", field="cameras") from error
+    maps = render_pose_signal(joints[None], aligned[:, None], pose_signal=spec)
+    return PoseConditioning(maps[None].float(), aligned.R[None].float(), aligned, spec)
 
 
 def load_pose_maps(path: str | os.PathLike[str]) -> tuple[torch.Tensor, torch.Tensor | None]:

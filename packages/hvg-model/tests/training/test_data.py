@@ -54,7 +54,7 @@ def test_micro_batch_keys_resume_where_they_stopped() -> None:
 def test_procedural_source_is_deterministic_and_consistent() -> None:
     source = ProceduralSource(num_subjects=3, image_size=32)
     sample = source.sample(1, views=4, frames=2, seed=5)
-    assert sample.rgb.shape == (4, 2, 3, 32, 32) and sample.depth.shape == (4, 2, 1, 32, 32)
+    assert sample.rgb.shape == (4, 2, 3, 32, 32) and sample.pose.shape == (4, 2, 4, 32, 32)
     assert sample.reference.shape == (3, 32, 32) and sample.rotation.shape == (4, 3, 3)
     again = source.sample(1, views=4, frames=2, seed=5)
     assert torch.equal(sample.rgb, again.rgb)
@@ -64,13 +64,16 @@ def test_procedural_source_is_deterministic_and_consistent() -> None:
         sample.rotation @ sample.rotation.transpose(1, 2), eye, atol=1e-5, rtol=0
     )
     torch.testing.assert_close(torch.linalg.det(sample.rotation), torch.ones(4))
-    foreground = sample.depth[:, :, 0] > 0
+    _, normal, depth = source._render(1, sample.rotation, torch.zeros(2))
+    foreground = depth[:, :, 0] > 0
     assert foreground.any() and (~foreground).any()
-    assert torch.equal(foreground, sample.normal.abs().sum(2) > 0)
+    assert torch.equal(foreground, normal.abs().sum(2) > 0)
+    # The pose input's depth code is set exactly on the foreground (body codes are >= 1/255).
+    assert torch.equal(sample.pose[:, :, 0] > 0, sample.pose.abs().sum(2) > 0)
     # Normals face the camera (OpenCV: z forward, so n_z < 0) and depth ≈ distance 2.5 m ± body.
-    normals = sample.normal.permute(0, 1, 3, 4, 2)[foreground]
+    normals = normal.permute(0, 1, 3, 4, 2)[foreground]
     assert float((normals[:, 2] < 0.05).float().mean()) > 0.95
-    depths = sample.depth[:, :, 0][foreground]
+    depths = depth[:, :, 0][foreground]
     assert float(depths.min()) > 2.0 and float(depths.max()) < 3.0
     # Different subjects have different colours.
     other = source.sample(2, views=4, frames=2, seed=5)

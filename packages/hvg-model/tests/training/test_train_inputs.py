@@ -39,7 +39,7 @@ def test_bad_config_files_exit_2_naming_the_field(tmp_path: Path, text: bytes, f
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("variant", ["nonsense", "skeleton2d"])
+@pytest.mark.parametrize("variant", ["nonsense", "body_normal"])
 def test_a_pose_variant_the_trainer_cannot_build_exits_2_up_front(
     tmp_path: Path, variant: str
 ) -> None:

@@ -29,11 +29,13 @@ from hvg_core.errors import InputError
 
 #: Version written into saved configs; bump when a field changes meaning.
 CONFIG_VERSION = 1
-#: Pose signals the trainer can build from hvg-data shards, which store bone maps (depth and
-#: normal); see ``hvg_model.pose_input.encode_stored_bonemap``.
-TRAINABLE_VARIANTS = ("bonemap", "depth", "normal")
-#: Pose signals the network knows but shards do not store (generation and ablations only).
-UNTRAINABLE_VARIANTS = ("skeleton2d", "body_normal")
+#: Pose signals the trainer can build from hvg-data shards: the bone-map signals are decoded from
+#: the stored maps, ``skeleton2d`` is drawn from the stored joints and cameras
+#: (``hvg_bonemap.pose_codec``, ``hvg_data.training.MultiViewDataset(pose_spec=...)``).
+TRAINABLE_VARIANTS = ("bonemap", "depth", "normal", "skeleton2d")
+#: Pose signals the network knows but shards cannot give: ``body_normal`` needs the SMPL-X body
+#: mesh, which shards do not store (generation from precomputed maps only).
+UNTRAINABLE_VARIANTS = ("body_normal",)
 
 
 @dataclass
@@ -500,8 +502,15 @@ def validate(config: TrainConfig) -> None:
     variant = config.model.variant
     if variant in UNTRAINABLE_VARIANTS:
         fail(
-            f"pose signal {variant!r} cannot be trained: hvg-data shards store bone maps, from "
-            f"which the trainer builds only {', '.join(TRAINABLE_VARIANTS)}",
+            f"pose signal {variant!r} cannot be trained: hvg-data shards store bone maps, "
+            f"joints and cameras (no body mesh), from which the trainer builds "
+            f"{', '.join(TRAINABLE_VARIANTS)}",
+            "model.variant",
+        )
+    if variant == "skeleton2d" and data.dataset == "procedural":
+        fail(
+            "the procedural source draws bone maps only (no joints); train skeleton2d on shards "
+            "(data.dataset=synthetic or --data DIR)",
             "model.variant",
         )
     if variant not in TRAINABLE_VARIANTS:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -31,20 +31,15 @@ class TrainSample:
     Attributes:
         rgb: ``(V, T, 3, H, W)`` float32 in [0, 1], target images.
         reference: ``(3, H, W)`` float32 in [0, 1], the reference image.
-        normal: ``(V, T, 3, H, W)`` float32 in [−1, 1], bone-map normals in camera space,
-            0 = background (``hvg_data``'s convention).
-        depth: ``(V, T, 1, H, W)`` float32 metres (0 = background).
+        pose: ``(V, T, C, H, W)`` float32 in [0, 1], the network's pose input under the
+            run's ``hvg_bonemap.PoseSpec`` (made by ``hvg_bonemap.pose_codec``).
         rotation: ``(V, 3, 3)`` float32 world-to-camera rotations ``R`` (OpenCV).
-        pelvis_distance: ``(V, T)`` float32 metres from each camera centre to the pelvis (the
-            reference of the bone map's depth code, ``hvg_model.pose_input``).
     """
 
     rgb: Tensor
     reference: Tensor
-    normal: Tensor
-    depth: Tensor
+    pose: Tensor
     rotation: Tensor
-    pelvis_distance: Tensor
 
 
 @dataclass
@@ -53,17 +48,15 @@ class TrainBatch:
 
     rgb: Tensor
     reference: Tensor
-    normal: Tensor
-    depth: Tensor
+    pose: Tensor
     rotation: Tensor
-    pelvis_distance: Tensor
 
     def to(self, device: torch.device | str) -> TrainBatch:
         """Move every tensor to ``device``."""
         return TrainBatch(*(getattr(self, name).to(device) for name in _FIELDS))
 
 
-_FIELDS = ("rgb", "reference", "normal", "depth", "rotation", "pelvis_distance")
+_FIELDS = ("rgb", "reference", "pose", "rotation")
 
 
 def collate(samples: Sequence[TrainSample]) -> TrainBatch:
@@ -228,6 +221,11 @@ class ProceduralSource:
         total_views: Views on the orbit that ``sample`` chooses from.
         total_frames: Frames of the motion that ``sample`` chooses windows from.
         seed: Seed of the subjects' colours and proportions.
+        pose_spec: The run's ``hvg_bonemap.PoseSpec`` (default: the bone map); only signals
+            made from bone maps (``bonemap``, ``depth``, ``normal``): these bodies have no joints.
+
+    Raises:
+        InputError: A pose spec not made from bone maps (``field="model.variant"``).
     """
 
     def __init__(
@@ -237,9 +235,20 @@ class ProceduralSource:
         total_views: int = 16,
         total_frames: int = 16,
         seed: int = 0,
+        pose_spec: Any = None,
     ) -> None:
+        from hvg_bonemap.pose_spec import DEFAULT_POSE_SPEC
+        from hvg_core.errors import InputError
+
         if num_subjects < 1:
             raise ValueError("num_subjects must be at least 1")
+        self.pose_spec = DEFAULT_POSE_SPEC if pose_spec is None else pose_spec
+        if not self.pose_spec.from_bone_maps:
+            raise InputError(
+                f"the procedural source draws bone maps only, not {self.pose_spec.signal!r}; "
+                "train it on shards (data.dataset=synthetic)",
+                field="model.variant",
+            )
         self.num_subjects = num_subjects
         self.image_size = image_size
         self.distance = 2.5
@@ -265,17 +274,13 @@ class ProceduralSource:
         azimuth = view_ids.float() * (2 * math.pi / self.total_views)
         phase = (first_frame + torch.arange(frames)).float() * (2 * math.pi / self.total_frames)
         rotation = _orbit_rotation(azimuth)
+        from hvg_bonemap.pose_codec import decode
+
         rgb, normal, depth = self._render(index, rotation, phase)
         reference_rgb, _, _ = self._render(index, _orbit_rotation(torch.zeros(1)), phase[:1])
-        return TrainSample(
-            rgb=rgb,
-            reference=reference_rgb[0, 0],
-            normal=normal,
-            depth=depth,
-            rotation=rotation,
-            # Cameras orbit the origin, where the torso (and so the pelvis) is centred.
-            pelvis_distance=torch.full((views, frames), self.distance),
-        )
+        # Cameras orbit the origin, where the torso (and so the pelvis) is centred.
+        pose = decode(self.pose_spec, depth, normal, torch.full((views, frames), self.distance))
+        return TrainSample(rgb=rgb, reference=reference_rgb[0, 0], pose=pose, rotation=rotation)
 
     def _ellipsoids(self, index: int, phase: Tensor) -> tuple[Tensor, Tensor]:
         """Centres ``(T, 4, 3)`` and radii ``(4, 3)`` of torso, head, left and right arm."""

@@ -25,7 +25,10 @@ def build_networks(config: TrainConfig, svd_dir: str) -> tuple[nn.Module, nn.Mod
         return unet, None
     from hvg_model.denoising_net import HVGDenoisingNet
     from hvg_model.reference_net import HVGReferenceNet
+    from hvg_model.training.shard_source import run_pose_spec
 
-    net = HVGDenoisingNet.from_svd_unet(unet, pose_signal=config.model.variant)
+    net = HVGDenoisingNet.from_svd_unet(
+        unet, pose_signal=config.model.variant, pose_spec=run_pose_spec(config).to_dict()
+    )
     reference_net = HVGReferenceNet.from_svd_unet(unet) if config.model.reference_net else None
     return net, reference_net

@@ -5,7 +5,31 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from hvg_model.training.config import TrainConfig
 from hvg_model.training.data import TrainSample
+
+
+def run_pose_spec(config: TrainConfig) -> Any:
+    """The ``hvg_bonemap.PoseSpec`` a run trains: ``model.variant``'s, drawn like its shards.
+
+    The signal and channel layout come from the registered pose signal ``model.variant``; the
+    geometry (bones, radii, view alignment) from the shards' manifest when the run reads shards
+    that exist, so the network is saved with the spec its data was made with.
+    """
+    from hvg_bonemap.pose_spec import GEOMETRY_FIELDS
+
+    from hvg_model.pose_input import pose_spec_for
+
+    spec = pose_spec_for(config.model.variant)
+    root = Path(config.data.path) if config.data.path else None
+    if config.data.dataset == "procedural" or root is None:
+        return spec
+    if not (root / "manifest.json").is_file():
+        return spec
+    from hvg_data.shards import Manifest, manifest_pose_spec
+
+    stored = manifest_pose_spec(Manifest.load(root), root)
+    return spec.replace(**{name: getattr(stored, name) for name in GEOMETRY_FIELDS})
 
 
 class ShardSource:
@@ -15,13 +39,19 @@ class ShardSource:
     sample uses comes from the trainer's row seed (passed as the dataset's seed), so it is the
     same for any number of workers and after a resume. Samples that lack the views or frames of
     some layout are left out of every layout, so that an index means the same subject whatever
-    the step's layout.
+    the step's layout. Pose input is made by ``hvg_bonemap.pose_codec`` under ``pose_spec``
+    inside the dataset (bone-map signals decoded from the stored maps, ``skeleton2d`` and other
+    drawn signals from the stored joints and cameras).
 
     Args:
         root: Shard directory (with ``manifest.json``).
         image_size: Side the images and bone maps are resized to.
         layouts: The ``[views, frames]`` layouts steps may use.
         view_sampling: ``hvg_data`` view choice (``"contiguous"``, ``"evenly"``, ``"random"``).
+        pose_spec: The network's ``hvg_bonemap.PoseSpec`` (default: the shards' bone map).
+
+    Raises:
+        InputError: The shards were drawn with other bones or windows than ``pose_spec``.
     """
 
     def __init__(
@@ -31,20 +61,34 @@ class ShardSource:
         image_size: int,
         layouts: list[list[int]],
         view_sampling: str = "random",
+        pose_spec: Any = None,
     ) -> None:
         from hvg_data.training import MultiViewDataset
 
+        from hvg_model.pose_input import signal_class
+
         self.root = Path(root)
+        kind = None if pose_spec is None or pose_spec.from_bone_maps else pose_spec.signal
         self.datasets = {
             (int(v), int(t)): MultiViewDataset(
-                self.root, views=int(v), frames=int(t), size=image_size, view_sampling=view_sampling
+                self.root,
+                views=int(v),
+                frames=int(t),
+                size=image_size,
+                view_sampling=view_sampling,
+                pose_spec=pose_spec,
+                signal_class=None if kind is None else signal_class(kind),
             )
             for v, t in layouts
         }
+        first = next(iter(self.datasets.values()))
+        if pose_spec is None:
+            for dataset in self.datasets.values():
+                dataset.pose_spec = first.stored_spec
+        self.pose_spec = first.pose_spec
         shared = set.intersection(
             *({(shard, group) for shard, group, _, _ in ds.items} for ds in self.datasets.values())
         )
-        first = next(iter(self.datasets.values()))
         self.keys = [
             (shard, group) for shard, group, _, _ in first.items if (shard, group) in shared
         ]
@@ -61,14 +105,9 @@ class ShardSource:
         dataset = self.datasets[(views, frames)]
         dataset.seed, dataset.epoch = seed, 0
         item: dict[str, Any] = dataset[self.positions[(views, frames)][self.keys[index]]]
-        rotation, translation = item["R"], item["t"]
-        centres = -(rotation.transpose(1, 2) @ translation[..., None])[..., 0]  # (V, 3)
-        pelvis = item["joints"][:, 0]  # (T, 3)
         return TrainSample(
             rgb=item["images"],
             reference=item["reference_image"],
-            normal=item["normal"],
-            depth=item["depth"],
-            rotation=rotation,
-            pelvis_distance=(pelvis[None] - centres[:, None]).norm(dim=-1),
+            pose=item["pose"],
+            rotation=item["R"],
         )

@@ -51,12 +51,15 @@ def build_source(config: TrainConfig, run_dir: str | Path) -> SampleSource:
     dataset reads the shards under ``data.path`` through ``hvg_data`` (for ``"synthetic"``,
     :func:`render_synthetic_shards` has put them there).
     """
+    from hvg_model.training.shard_source import run_pose_spec
+
     data = config.data
     if data.dataset == "procedural":
         return ProceduralSource(
             num_subjects=data.synthetic_subjects,
             image_size=data.image_size,
             seed=config.schedule.seed,
+            pose_spec=run_pose_spec(config),
         )
     if not data.path:
         raise MissingResourceError(
@@ -67,7 +70,10 @@ def build_source(config: TrainConfig, run_dir: str | Path) -> SampleSource:
     from hvg_model.training.shard_source import ShardSource
 
     layouts = data.views_frames or [[data.views, data.frames]]
-    return ShardSource(check_shard_dir(data.path), image_size=data.image_size, layouts=layouts)
+    root = check_shard_dir(data.path)
+    return ShardSource(
+        root, image_size=data.image_size, layouts=layouts, pose_spec=run_pose_spec(config)
+    )
 
 
 def render_synthetic_shards(config: TrainConfig, out: str | Path) -> Path:
