@@ -264,7 +264,10 @@ def generate(
             params,
             num_views=num_views,
             size=size,
-            pose_signal=pose_signal or "bonemap",
+            # The network's own PoseSpec (signal, depth range, bones, crop), as it was trained.
+            pose_signal=getattr(
+                getattr(pipeline.denoising_net, "pose_modulator", None), "spec", "bonemap"
+            ),
             elevation_deg=elevation,
             distance=distance,
             fov_deg=fov,

@@ -42,24 +42,31 @@ def held_out_subject(test_dir: Path) -> dict[str, Any]:
         return read_sample_arrays(handle["samples"][name])
 
 
-def conditioning_of(sample: dict[str, Any], pose_signal: str) -> dict[str, Tensor]:
+def conditioning_of(sample: dict[str, Any], pose_signal: Any) -> dict[str, Tensor]:
     """Reference image, encoded pose maps and rotations of one subject, batched (B = 1).
 
     Returns:
         ``reference (1, 3, H, W)``, ``pose_maps (1, V, T, C, H, W)``, ``rotations (1, V, 3, 3)``
         and ``frames (1, V, T, 3, H, W)`` (the ground truth), all float32.
     """
-    from hvg_model.pose_input import encode_stored_bonemap
+    from hvg_bonemap import Cameras
+    from hvg_bonemap.pose_codec import pose_input_from_stored
+
+    from hvg_model.pose_input import pose_spec_for, signal_class
 
     rgb = torch.from_numpy(sample["rgb"]).float().div(255).permute(0, 1, 4, 2, 3)  # V T 3 H W
     depth = torch.from_numpy(sample["depth"].astype("float32"))  # V T H W
     normal = torch.from_numpy(sample["normal"]).permute(0, 1, 4, 2, 3)  # V T 3 H W uint8
     rotations = torch.from_numpy(sample["R"]).float()
     translations = torch.from_numpy(sample["t"]).float()
-    pelvis = torch.from_numpy(sample["joints"][:, 0]).float()  # T 3
-    centres = -torch.einsum("vji,vj->vi", rotations, translations)  # camera centres, V 3
-    distance = (pelvis[None] - centres[:, None]).norm(dim=-1)  # V T
-    pose_maps = encode_stored_bonemap(depth, normal, distance, pose_signal=pose_signal)
+    height, width = depth.shape[-2:]
+    cameras = Cameras(
+        torch.from_numpy(sample["K"]).float(), rotations, translations, int(width), int(height)
+    )
+    spec = pose_spec_for(pose_signal)  # the network's PoseSpec (or a signal name)
+    drawn_by = None if spec.from_bone_maps else signal_class(spec.signal)
+    joints = torch.from_numpy(sample["joints"]).float()  # T 55 3
+    pose_maps = pose_input_from_stored(spec, depth, normal, joints, cameras, drawn_by)
     return {
         "reference": rgb[0, 0][None],
         "pose_maps": pose_maps[None],
