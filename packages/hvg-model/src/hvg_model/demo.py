@@ -221,7 +221,7 @@ def run_demo(
         lambda: demo_train.train_stage(out, settings, 2, dirs.train, svd_dir, init_from=stage1),
     )
 
-    def generate() -> tuple[Any, dict[str, Path], dict[str, Any], dict[str, float]]:
+    def generate() -> tuple[Any, dict[str, Path], dict[str, float]]:
         from hvg_model import demo_eval
         from hvg_model.pipeline import HVGPipeline
         from hvg_model.training.export import export_pipeline

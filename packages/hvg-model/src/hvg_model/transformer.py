@@ -105,10 +105,10 @@ def spatial_block_forward(
     hidden_states = attn_output + hidden_states
     if block.attn2 is not None:
         hidden_states = (
-            block.attn2(block.norm2(hidden_states), encoder_hidden_states=encoder_hidden_states)
+            block.attn2(block.norm2(hidden_states), encoder_hidden_states=encoder_hidden_states)  # pyright: ignore[reportOptionalCall]
             + hidden_states
         )
-    normed = block.norm3(hidden_states)
+    normed = block.norm3(hidden_states)  # pyright: ignore[reportOptionalCall]
     if block._chunk_size is not None:
         ff_output = torch.cat(
             [block.ff(chunk) for chunk in normed.split(block._chunk_size, dim=block._chunk_dim)],
@@ -211,6 +211,8 @@ class HVGTransformerSpatioTemporal(TransformerSpatioTemporalModel):
             image_only_indicator: ``(B·V, T)``; 1 switches temporal mixing off for a frame.
             return_dict: Return a ``TransformerTemporalModelOutput`` rather than a tuple.
         """
+        if encoder_hidden_states is None or image_only_indicator is None:
+            raise ValueError("HVG transformers need encoder_hidden_states and image_only_indicator")
         context = self.call_context or CallContext()
         batch_frames, _, height, width = hidden_states.shape
         num_frames = image_only_indicator.shape[-1]

@@ -59,6 +59,7 @@ def read_view(path: Path, sample: str, view: int) -> np.ndarray:
         top_level = sample == path.stem and isinstance(handle.get("rgb"), h5py.Dataset)
         key = "rgb" if top_level else f"{sample}/rgb"
         dataset = handle[key]
+        assert isinstance(dataset, h5py.Dataset)  # list_samples listed only datasets
         data = dataset[view] if dataset.ndim == 5 else dataset[()]
     if data.dtype == np.uint8:
         return data

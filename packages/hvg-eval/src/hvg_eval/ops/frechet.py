@@ -38,7 +38,7 @@ def _sqrtm(matrix: np.ndarray) -> np.ndarray:
     # (finite, small imaginary part) and rank deficiency is recorded with the result instead.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
-        return scipy.linalg.sqrtm(matrix)
+        return scipy.linalg.sqrtm(matrix)  # pyright: ignore[reportReturnType] (an array here)
 
 
 def frechet_distance(

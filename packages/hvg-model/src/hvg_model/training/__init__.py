@@ -16,7 +16,12 @@ Modules (import what you need; nothing heavy is imported by this package itself)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # names for type checkers; at run time __getattr__ imports them on first use
+    from hvg_model.training.config import TrainConfig, load_config
+    from hvg_model.training.loop import TrainSummary
+    from hvg_model.training.run import train
 
 _EXPORTS = {
     "TrainConfig": "hvg_model.training.config",
@@ -25,7 +30,7 @@ _EXPORTS = {
     "TrainSummary": "hvg_model.training.loop",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = ["TrainConfig", "TrainSummary", "load_config", "train"]  # the keys of _EXPORTS
 
 
 def __getattr__(name: str) -> Any:

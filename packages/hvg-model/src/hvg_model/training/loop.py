@@ -13,8 +13,6 @@ pass and loss are :mod:`hvg_model.training.forward`.
 from __future__ import annotations
 
 import contextlib
-import json
-import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -41,8 +39,6 @@ from hvg_model.training.worker_setup import (
     open_metrics,
     step_layouts,
 )
-
-logger = logging.getLogger(__name__)
 
 #: The loss curve is redrawn at a checkpoint at most this often (and always at the end).
 PLOT_INTERVAL_S = 300.0
@@ -350,9 +346,7 @@ def _weights_finite(wrapped: nn.Module, context: WorkerContext, device: torch.de
     return bool(flag.item() > 0)
 
 
-def _full_model_state(
-    wrapped: nn.Module, module: nn.Module, config: TrainConfig
-) -> dict[str, Tensor]:
+def _full_model_state(wrapped: nn.Module, module: nn.Module) -> dict[str, Any]:
     if is_sharded(wrapped):
         from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
 
@@ -362,9 +356,7 @@ def _full_model_state(
     return {key: value.detach().cpu() for key, value in module.state_dict().items()}
 
 
-def _full_optimizer_state(
-    wrapped: nn.Module, module: nn.Module, optimizer: torch.optim.Optimizer, config: TrainConfig
-) -> dict[str, Any]:
+def _full_optimizer_state(wrapped: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
     if is_sharded(wrapped):
         from torch.distributed.checkpoint.state_dict import (
             StateDictOptions,
@@ -390,8 +382,8 @@ def _write_checkpoint(
     samples_consumed: int,
     lineage: ckpt.Lineage | None,
 ) -> str:
-    model_state = _full_model_state(wrapped, module, config)
-    optimizer_state = _full_optimizer_state(wrapped, module, optimizer, config)
+    model_state = _full_model_state(wrapped, module)
+    optimizer_state = _full_optimizer_state(wrapped, optimizer)
     rng = ckpt.capture_rng_state()
     if context.distributed:
         import torch.distributed as dist
@@ -423,8 +415,3 @@ def _write_checkpoint(
 
         dist.barrier()
     return path
-
-
-def summary_json(summary: TrainSummary) -> str:
-    """The summary as one JSON line (what the CLI prints last)."""
-    return json.dumps(summary.__dict__)

@@ -167,7 +167,7 @@ def activation_bytes(
         vae_factor: Image pixels per latent pixel.
         clip_dim: CLIP embedding width (default: the net's cross-attention width).
     """
-    net, reference = (_on_meta(m) if m is not None else None for m in (net, reference))
+    net, reference = (_on_meta(m) if m is not None else None for m in (net, reference))  # pyright: ignore[reportAssignmentType]
     modules = [m for m in (net, reference) if m is not None]
     parameters = {id(p) for m in modules for p in m.parameters()}
     counter = _SavedBytes(parameters)

@@ -61,7 +61,7 @@ def build_optimizer(
         )
     params = list(parameters)
     if use_8bit in {"yes", "auto"} and available and on_cuda:
-        import bitsandbytes as bnb
+        import bitsandbytes as bnb  # pyright: ignore[reportMissingImports] (optional, CUDA only)
 
         optimizer = bnb.optim.AdamW8bit(
             params, lr=lr, betas=betas, weight_decay=weight_decay, eps=eps
