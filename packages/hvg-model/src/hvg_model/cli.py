@@ -258,6 +258,13 @@ def generate(
 
     if pose_maps_path is not None:
         pose_maps, rotations = load_pose_maps(pose_maps_path)
+        modulator = getattr(pipeline.denoising_net, "pose_modulator", None)
+        if modulator is not None:  # maps made for another pose spec: exit 2 naming the field
+            from hvg_model.pose_input import check_pose_maps
+            from hvg_model.pose_rendering import load_pose_spec
+
+            made_with = load_pose_spec(pose_maps_path)
+            check_pose_maps(modulator.spec, pose_maps, made_with, path=pose_maps_path)
     else:
         params = motion_parameters(motion, num_frames)
         pose = render_orbit_pose(

@@ -186,8 +186,62 @@ def pose_conditioning(
     return PoseConditioning(maps[None].float(), aligned.R[None].float(), aligned, spec)
 
 
+def save_pose_maps(path: str | os.PathLike[str], pose: PoseConditioning) -> None:
+    """Write conditioning as ``.npz`` for ``hvg-model generate --pose-maps``.
+
+    Keys: ``pose_maps (V, T, C, H, W)`` float32, ``R (V, 3, 3)`` and, when known,
+    ``pose_spec`` (the ``PoseSpec`` as a JSON string), which generate checks against the
+    network's spec. Written atomically.
+    """
+    import json
+    import tempfile
+
+    import numpy as np
+
+    arrays = {"pose_maps": pose.pose_maps[0].numpy(), "R": pose.rotations[0].numpy()}
+    if pose.spec is not None:
+        arrays["pose_spec"] = np.array(json.dumps(pose.spec.to_dict()))
+    target = os.fspath(path)
+    fd, temporary = tempfile.mkstemp(suffix=".npz", dir=os.path.dirname(target) or ".")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **arrays)
+        os.replace(temporary, target)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def load_pose_spec(path: str | os.PathLike[str]) -> Any:
+    """The ``PoseSpec`` recorded in a pose-map ``.npz`` (:func:`save_pose_maps`), or None.
+
+    Raises:
+        InputError: A ``pose_spec`` entry that is not a spec (``field="pose_spec.<field>"``).
+    """
+    import json
+
+    import numpy as np
+    from hvg_core.errors import InputError
+
+    from hvg_model.pose_input import pose_spec_for
+
+    with np.load(path, allow_pickle=False) as data:
+        if "pose_spec" not in data.files:
+            return None
+        text = data["pose_spec"]
+    try:
+        spec = json.loads(str(text))
+    except (TypeError, ValueError) as error:
+        raise InputError(f"not a JSON pose spec: {error}", path=path, field="pose_spec") from error
+    if not isinstance(spec, dict):
+        raise InputError("expected a JSON object", path=path, field="pose_spec")
+    return pose_spec_for(spec, path=path)
+
+
 def load_pose_maps(path: str | os.PathLike[str]) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Read precomputed conditioning from ``.npz``: ``pose_maps (V, T, C, H, W)``, optional ``R (V, 3, 3)``.
+
+    The spec the maps were made with, if recorded, is read by :func:`load_pose_spec`.
 
     Raises:
         InputError: Missing file or field, or wrong shape (file and field named).
