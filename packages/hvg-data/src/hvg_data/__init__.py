@@ -1,22 +1,23 @@
 """HVG data: dataset adapters, CPU scan renderer, resumable HDF5 shards, training datasets.
 
-Importing this package pulls in numpy only; torch, ray, h5py and embreex are imported by the
-functions that need them.
+The public names are imported on first use (``hvg_core.lazy``): the registry imports this
+package to read its plugin module, so ``import hvg_data`` must not pull in numpy, torch, ray,
+h5py or embreex (``hvg --help`` and ``hvg plugins`` stay instant).
 """
 
-from hvg_data.adapter import CaptureViews, DatasetAdapter, Sample
-from hvg_data.config import RenderConfig
-from hvg_data.meshes import TexturedMesh, load_mesh, load_obj, load_ply
-from hvg_data.smplx_params import SMPLXParams
+from hvg_core.lazy import lazy_exports
 
-__all__ = [
-    "CaptureViews",
-    "DatasetAdapter",
-    "RenderConfig",
-    "SMPLXParams",
-    "Sample",
-    "TexturedMesh",
-    "load_mesh",
-    "load_obj",
-    "load_ply",
-]
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "CaptureViews": "hvg_data.adapter",
+        "DatasetAdapter": "hvg_data.adapter",
+        "Sample": "hvg_data.adapter",
+        "RenderConfig": "hvg_data.config",
+        "SMPLXParams": "hvg_data.smplx_params",
+        "TexturedMesh": "hvg_data.meshes",
+        "load_mesh": "hvg_data.meshes",
+        "load_obj": "hvg_data.meshes",
+        "load_ply": "hvg_data.meshes",
+    },
+)

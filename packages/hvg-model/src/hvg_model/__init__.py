@@ -6,8 +6,7 @@ import torch or diffusers.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from hvg_core.lazy import lazy_exports
 
 _EXPORTS = {
     "HVGDenoisingNet": "hvg_model.denoising_net",
@@ -28,10 +27,4 @@ _EXPORTS = {
     "write_video": "hvg_model.video_io",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'hvg_model' has no attribute {name!r}")
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

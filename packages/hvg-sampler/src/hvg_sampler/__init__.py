@@ -17,8 +17,7 @@ plugin module) must not import torch, so ``--help`` of every HVG command stays i
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from hvg_core.lazy import lazy_exports
 
 _EXPORTS = {
     "AlternateSampler": "hvg_sampler.samplers.alternate",
@@ -48,17 +47,4 @@ _EXPORTS = {
     "sampler_from_config": "hvg_sampler.build",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'hvg_sampler' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
