@@ -19,6 +19,7 @@ import torch
 from hvg_bonemap import PoseSpec
 from hvg_core.errors import InputError
 
+from hvg_model.pipeline import HVGPipeline
 from hvg_model.training.config import load_config
 from hvg_model.training.export import load_trained_pipeline
 from hvg_model.training.run import train
@@ -49,6 +50,9 @@ def test_each_table3_variant_trains_from_shards(
     spec = PoseSpec.from_dict(pipeline.denoising_net.config.pose_spec)
     assert spec.signal == variant and spec.channels == CHANNELS[variant]
     assert pipeline.denoising_net.pose_modulator.in_channels == CHANNELS[variant]
+    # The exported pipeline keeps the spec (the network config saves it).
+    exported = HVGPipeline.from_pretrained(pipeline.save_pretrained(tmp_path / "export"))
+    assert exported.denoising_net.pose_modulator.spec == spec
     # Pose input made for another signal is refused by the pipeline, naming the field.
     other = PoseSpec.for_signal("depth" if variant != "depth" else "normal")
     maps = torch.zeros(1, 2, 1, other.channels, 64, 64)
