@@ -7,8 +7,6 @@ alignment (the crop rule). It is stored in shard manifests (``hvg-data``), hashe
 configuration, saved in the model's config and in exported pipelines, and every conversion of the
 signal goes through :mod:`hvg_bonemap.pose_codec` with it, so that data, training and inference
 cannot disagree silently.
-
-This module imports no torch: specs are read and compared in light contexts (manifests, CLIs).
 """
 
 from __future__ import annotations
