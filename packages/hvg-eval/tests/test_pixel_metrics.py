@@ -195,3 +195,54 @@ def test_psnr_and_l1_exact_for_maximal_differences():
     psnr_value = float(psnr(_chw(black), _chw(white), variant="skimage")[1])
     assert psnr_value == pytest.approx(10 * math.log10(255.0**2 / mse_expected), abs=1e-12)
     assert float(l1(_chw(black), _chw(white), variant="mae")[0]) == 1.0
+
+
+def test_ssim_strips_and_frame_chunks_equal_one_pass_and_skimage(monkeypatch):
+    import hvg_eval.metrics.ssim as ssim_module
+
+    # Tall frames with smooth (flat-ish) content: rounding would show in low-variance areas.
+    real, fake = _pair(11, 61, 45, count=5, spread=3)
+    whole = ssim(_chw(real), _chw(fake))
+    # A small pass budget: one frame per pass, strips of 44 rows, the last one overlapping.
+    monkeypatch.setattr(ssim_module, "_PIXELS_PER_PASS", 2000)
+    strips = ssim(_chw(real), _chw(fake))
+    assert torch.equal(whole, strips)
+    for index in range(real.shape[0]):
+        expected = structural_similarity(
+            cv2.cvtColor(real[index], cv2.COLOR_RGB2GRAY),
+            cv2.cvtColor(fake[index], cv2.COLOR_RGB2GRAY),
+        )
+        assert abs(float(strips[index]) - expected) <= 1e-12
+
+
+def test_ssim_gray_keeps_leading_batch_dimensions():
+    from hvg_eval.metrics.ssim import ssim_gray
+
+    real, fake = _pair(3, 20, 24, count=4)
+    grey = [
+        torch.from_numpy(np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in x]))
+        for x in (real, fake)
+    ]
+    flat = ssim_gray(grey[0], grey[1])
+    nested = ssim_gray(grey[0].reshape(2, 2, 20, 24), grey[1].reshape(2, 2, 20, 24))
+    assert nested.shape == (2, 2)
+    assert torch.equal(nested.reshape(-1), flat)
+
+
+def test_scratch_buffers_are_reused_per_name_and_shape():
+    from hvg_eval.ops.scratch import release_scratch, scratch
+
+    first = scratch("test.buffer", (3, 4), torch.float32, "cpu")
+    assert scratch("test.buffer", (3, 4), torch.float32, "cpu").data_ptr() == first.data_ptr()
+    other = scratch("test.buffer", (5,), torch.float32, "cpu")
+    assert other.shape == (5,) and other.dtype == torch.float32
+    assert scratch("test.other", (5,), torch.float32, "cpu").data_ptr() != other.data_ptr()
+    release_scratch()
+    assert scratch("test.buffer", (5,), torch.int32, "cpu").dtype == torch.int32
+
+
+def test_psnr_and_l1_do_not_see_each_others_scratch():
+    real, fake = _pair(4, 32, 32, count=2)
+    expected_l1 = l1(_chw(real), _chw(fake))
+    psnr(_chw(fake), _chw(real[::-1].copy()))  # overwrites the shared difference buffer
+    assert torch.equal(l1(_chw(real), _chw(fake)), expected_l1)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import torch
 
+from hvg_eval.ops.scratch import scratch
+
 _FLOAT32_EXACT = 1 << 24
 _MIN_FAST_CHUNK = 16
 
@@ -42,9 +44,17 @@ def exact_frame_sums(values: torch.Tensor, bound: int) -> torch.Tensor:
 
 
 def absolute_difference(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """``|real - fake|`` of uint8 tensors as float32, without widening before the subtraction."""
-    larger = torch.maximum(real, fake)
-    return larger.sub_(torch.minimum(real, fake)).to(torch.float32)
+    """``|real - fake|`` of uint8 tensors as float32, without widening before the subtraction.
+
+    Returns:
+        float32 tensor of ``real``'s shape in a reused scratch buffer (see
+        :mod:`hvg_eval.ops.scratch`): valid until the next call on this thread.
+    """
+    larger = scratch("absolute_difference.larger", real.shape, torch.uint8, real.device)
+    smaller = scratch("absolute_difference.smaller", real.shape, torch.uint8, real.device)
+    torch.maximum(real, fake, out=larger).sub_(torch.minimum(real, fake, out=smaller))
+    out = scratch("absolute_difference.out", real.shape, torch.float32, real.device)
+    return out.copy_(larger)
 
 
 __all__ = ["absolute_difference", "exact_frame_sums"]

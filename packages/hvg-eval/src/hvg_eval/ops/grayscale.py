@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from hvg_eval.ops.scratch import scratch
+
 _R, _G, _B, _ROUND, _SHIFT = 9798, 19235, 3735, 16384, 15
 
 
@@ -49,6 +51,28 @@ def gray_levels(rgb: torch.Tensor, dtype: torch.dtype = torch.int32) -> torch.Te
     if dtype.is_floating_point:
         return levels.floor_().reshape(shape).to(dtype)
     return levels.to(dtype).reshape(shape)
+
+
+def gray_levels_into(rgb: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """OpenCV grey levels of uint8 RGB written into a float32 tensor (no fresh frame buffers).
+
+    The same fused, exact computation as :func:`gray_levels`; the float32 copy of the RGB input
+    lives in a reused scratch buffer (:mod:`hvg_eval.ops.scratch`).
+
+    Args:
+        rgb: uint8 tensor ``(N, 3, H, W)`` with channels in R, G, B order.
+        out: Contiguous float32 ``(N, H, W)``.
+
+    Returns:
+        ``out``, holding grey levels 0-255.
+    """
+    _check_rgb(rgb)
+    frames, _, height, width = rgb.shape
+    flat = scratch("grayscale.rgb", (frames, 3, height * width), torch.float32, rgb.device)
+    flat.view(frames, 3, height, width).copy_(rgb)  # rgb may be a strip of rows (a view)
+    weights = _WEIGHTS.to(flat.device).expand(frames, 1, 3)
+    torch.baddbmm(_HALF.to(flat.device), weights, flat, out=out.view(frames, 1, height * width))
+    return out.floor_()
 
 
 def rgb_to_gray_opencv(rgb: torch.Tensor) -> torch.Tensor:
