@@ -250,6 +250,16 @@ def _reaches_body_models(tmp_path: Path) -> None:
     blue = maps["normal"][:, :, 2][maps["mask"]]  # (V, T, 3, H, W) uint8 -> covered z codes
     assert blue.size > 0 and not blue.any()  # z = -1 everywhere: the plug-in backend drew it
 
+    # hvg-data poses dataset fits with it too (`hvg-data render --body-model testplugin-tall`).
+    from hvg_data.body import posed_joints
+    from hvg_data.pipeline import make_adapter
+
+    fit = make_adapter("testplugin-blocks", None, {"count": 1}).load("block-0").smplx
+    tall, builtin = posed_joints(fit, body_model="testplugin-tall"), posed_joints(fit)
+    pelvis = builtin[:, :1]
+    np.testing.assert_allclose(tall, pelvis + 1.25 * (builtin - pelvis), atol=1e-5)
+    np.testing.assert_allclose(posed_joints(fit, body_model="anthropometric"), builtin, atol=1e-5)
+
 
 @consumer_check("feature_networks")
 def _reaches_feature_networks(tmp_path: Path) -> None:

@@ -11,6 +11,10 @@ Two body models are built in:
   (``--smplx-model-dir DIR`` holding ``SMPLX_NEUTRAL.npz``/``SMPLX_MALE.npz``/...
   or ``smplx/SMPLX_*.npz``).
 
+Any other name is looked up in the ``body_models`` registry kind (``hvg_bonemap.bodies.body_model``,
+e.g. a plug-in's), built with ``model_path=--smplx-model-dir`` and the fit's ``gender`` when its
+constructor takes them.
+
 The dataset's world transform is applied after the model:
 ``x = scale * R(world_rotation) @ (x_model - pelvis_offset) + world_translation``.
 """
@@ -29,6 +33,8 @@ from hvg_data.rotations import axis_angle_to_matrix
 from hvg_data.smplx_params import SMPLXParams
 
 BODY_MODELS = ("builtin", "smplx")
+"""hvg-data's own names: ``builtin`` is hvg-bonemap's ``anthropometric`` body with the warning
+about PCA hands, ``smplx`` the real model built with each dataset's settings."""
 
 
 def model_space_joints_builtin(params: SMPLXParams) -> np.ndarray:
@@ -124,6 +130,27 @@ def model_space_joints_smplx(params: SMPLXParams, model_dir: str | Path) -> np.n
     return joints.double().numpy()
 
 
+def model_space_joints_registered(
+    params: SMPLXParams, name: str, model_dir: str | Path | None
+) -> np.ndarray:
+    """(T, 55, 3) joints from the body model registered as ``name``, before the world transform."""
+    import torch
+    from hvg_bonemap._validation import BoneMapInputError
+    from hvg_bonemap.bodies import body_model
+
+    try:
+        body = body_model(name, model_path=model_dir, gender=params.gender)
+    except BoneMapInputError as error:
+        raise InputError(
+            f"{error} (hvg-data also accepts {', '.join(BODY_MODELS)})", field="body_model"
+        ) from error
+    keys = ("betas", "global_orient", "body_pose", "left_hand_pose", "right_hand_pose")
+    keys += ("jaw_pose", "leye_pose", "reye_pose", "expression", "transl")
+    with torch.no_grad():
+        joints = body({key: torch.from_numpy(getattr(params, key)) for key in keys})
+    return joints.double().numpy()
+
+
 def posed_joints(
     params: SMPLXParams, *, body_model: str = "builtin", model_dir: str | Path | None = None
 ) -> np.ndarray:
@@ -131,8 +158,9 @@ def posed_joints(
 
     Args:
         params: The fit.
-        body_model: ``"builtin"`` or ``"smplx"``.
-        model_dir: Folder of SMPL-X model files (``"smplx"`` only).
+        body_model: ``"builtin"``, ``"smplx"`` or another registered body model.
+        model_dir: Folder of SMPL-X model files (``"smplx"``; passed to others as
+            ``model_path``).
 
     Returns:
         (T, 55, 3) float32 joints, metres in the dataset's world frame.
@@ -151,9 +179,7 @@ def posed_joints(
             )
         joints = model_space_joints_smplx(params, model_dir)
     else:
-        raise InputError(
-            f"unknown body model {body_model!r}; use one of {BODY_MODELS}", field="body_model"
-        )
+        joints = model_space_joints_registered(params, body_model, model_dir)
     return apply_world_transform(params, joints)
 
 

@@ -18,16 +18,17 @@ PARTIAL_FAILURE_EXIT_CODE = 3  # same value as hvg_data.pipeline (not imported: 
 class RegistryChoice(click.Choice):
     """A ``click.Choice`` whose choices are read from the registry when first needed."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, extra: tuple[str, ...] = ()) -> None:
         self.kind = kind
+        self.extra = extra
         super().__init__([], case_sensitive=True)
 
     @property  # type: ignore[override]
     def choices(self) -> tuple[str, ...]:
-        """The registered names of ``kind``."""
+        """``extra`` then the registered names of ``kind``."""
         from hvg_core.registry import get_registry
 
-        return tuple(get_registry().names(self.kind))
+        return (*self.extra, *get_registry().names(self.kind))
 
     @choices.setter
     def choices(self, value: Any) -> None:  # click assigns in __init__
@@ -109,11 +110,11 @@ def list_datasets(root: str | None) -> None:
 )
 @click.option(
     "--body-model",
-    type=click.Choice(["auto", "builtin", "smplx"]),
+    type=RegistryChoice("body_models", extra=("auto", "builtin")),
     default="auto",
     show_default=True,
-    help="Joints from the real SMPL-X model or the built-in skeleton; auto = smplx "
-    "when --smplx-model-dir is given, builtin for synthetic, else an error.",
+    help="Joints from the real SMPL-X model, the built-in skeleton or a registered body model; "
+    "auto = smplx when --smplx-model-dir is given, builtin for synthetic, else an error.",
 )
 @click.option("--views", default=8, show_default=True, help="Views per sample.")
 @click.option("--size", default=576, show_default=True, help="Output image side in pixels.")
