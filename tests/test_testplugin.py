@@ -186,7 +186,7 @@ def test_eval_cli_lists_and_runs_the_plugin_metric(tmp_path):
 # -- every kind: the plugin's part reaches its consumer -----------------------------------------
 
 #: Kinds whose consumer check is still to be written (by the pose-signal / scheduler work).
-PENDING_KINDS = {"pose_signals"} & set(KINDS)
+PENDING_KINDS: set[str] = set()  # every kind has its consumer check below
 CONSUMER_CHECKS: dict[str, Callable[[Path], None]] = {}
 
 
@@ -259,6 +259,40 @@ def _reaches_body_models(tmp_path: Path) -> None:
     pelvis = builtin[:, :1]
     np.testing.assert_allclose(tall, pelvis + 1.25 * (builtin - pelvis), atol=1e-5)
     np.testing.assert_allclose(posed_joints(fit, body_model="anthropometric"), builtin, atol=1e-5)
+
+
+@consumer_check("pose_signals")
+def _reaches_pose_signals(tmp_path: Path) -> None:
+    from hvg_bonemap import PoseSpec, joints_from_smplx_params
+    from hvg_bonemap.signals import BoneMapSignal
+    from hvg_data.config import RenderConfig
+    from hvg_data.pipeline import PipelineOptions, run_render
+    from hvg_data.training import MultiViewDataset
+    from hvg_model.pose_input import signal_class
+    from hvg_model.pose_modulator import PoseModulator
+    from hvg_model.pose_rendering import motion_parameters, render_orbit_pose
+
+    # The network: one guider per part of the plug-in's layout.
+    modulator = PoseModulator("testplugin-silhouette", 32, (8, 8, 16, 32))
+    assert modulator.in_channels == 1 and list(modulator.guiders) == ["silhouette"]
+    # Inference: the pose maps are the plug-in's drawing on the aligned cameras.
+    pose = render_orbit_pose(
+        motion_parameters("walk", 2), num_views=2, size=24, pose_signal="testplugin-silhouette"
+    )
+    assert pose.pose_maps.shape == (1, 2, 2, 1, 24, 24)
+    joints = joints_from_smplx_params(motion_parameters("walk", 2))
+    mask = BoneMapSignal().render_maps(joints[None], pose.cameras[:, None]).mask
+    assert mask.any() and torch.equal(pose.pose_maps[0, :, :, 0] > 0, mask)
+    # Training data: shard items carry the plug-in's drawing from the stored joints and cameras.
+    run_render(
+        "synthetic", None, tmp_path / "shards", RenderConfig(views=2, size=24, shard_size=1),
+        adapter_options={"count": 1, "frames": 1},
+        options=PipelineOptions(executor="local", progress=False),
+    )  # fmt: skip
+    cls = signal_class("testplugin-silhouette")
+    spec = PoseSpec.for_signal("testplugin-silhouette", cls)
+    item = MultiViewDataset(tmp_path / "shards", views=2, pose_spec=spec, signal_class=cls)[0]
+    assert torch.equal(item["pose"][:, :, 0], item["bone_mask"][:, :, 0])
 
 
 @consumer_check("feature_networks")

@@ -35,6 +35,12 @@ def hvg_register_bonemap_backends(register: Register) -> None:
 
 
 @hookimpl
+def hvg_register_pose_signals(register: Register) -> None:
+    """Register the one-channel silhouette pose signal."""
+    register("hvg_testplugin.pose:SilhouetteSignal")
+
+
+@hookimpl
 def hvg_register_body_models(register: Register) -> None:
     """Register the tall body."""
     register("hvg_testplugin.bonemap:TallBody")
