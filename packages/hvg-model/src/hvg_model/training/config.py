@@ -507,15 +507,20 @@ def validate(config: TrainConfig) -> None:
             f"{', '.join(TRAINABLE_VARIANTS)}",
             "model.variant",
         )
-    if variant == "skeleton2d" and data.dataset == "procedural":
+    from hvg_core.registry import get_registry
+
+    signals = get_registry().names("pose_signals")  # built-ins and plug-ins
+    if variant not in signals:
         fail(
-            "the procedural source draws bone maps only (no joints); train skeleton2d on shards "
-            "(data.dataset=synthetic or --data DIR)",
+            f"unknown pose signal {variant!r}; registered: {', '.join(sorted(signals))}",
             "model.variant",
         )
-    if variant not in TRAINABLE_VARIANTS:
+    from hvg_model.pose_input import pose_spec_for
+
+    if data.dataset == "procedural" and not pose_spec_for(variant).from_bone_maps:
         fail(
-            f"unknown pose signal {variant!r}; the trainer takes {', '.join(TRAINABLE_VARIANTS)}",
+            f"the procedural source draws bone maps only (no joints); train {variant} on shards "
+            "(data.dataset=synthetic or --data DIR)",
             "model.variant",
         )
     if data.stage not in (1, 2):
