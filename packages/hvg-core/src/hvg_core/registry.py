@@ -133,20 +133,21 @@ def _module_source_path(module_name: str) -> Path | None:
     locations = list(spec.submodule_search_locations or [])
     for position, part in enumerate(rest):
         last = position == len(rest) - 1
-        found: Path | None = None
+        found: str | None = None
         for location in locations:
-            package_init = Path(location) / part / "__init__.py"
-            if last and (Path(location) / f"{part}.py").is_file():
-                found = Path(location) / f"{part}.py"
-            elif package_init.is_file():
+            module_file = os.path.join(location, f"{part}.py")
+            package_init = os.path.join(location, part, "__init__.py")
+            if last and os.path.isfile(module_file):
+                found = module_file
+            elif os.path.isfile(package_init):
                 found = package_init
             if found is not None:
                 break
         if found is None:
             return None
         if last:
-            return found
-        locations = [str(found.parent)]
+            return Path(found)
+        locations = [os.path.dirname(found)]
     return None
 
 
@@ -169,39 +170,72 @@ def _literal_class_attributes(node: ast.ClassDef) -> dict[str, Any]:
     return facts
 
 
-_SOURCE_CACHE: dict[Path, tuple[float, ast.Module]] = {}
+_SOURCE_CACHE: dict[Path, tuple[float, str]] = {}
+#: A line that starts a new top-level statement (not indented, not a comment or closing bracket).
+_TOP_LEVEL_LINE = re.compile(r"^[^\s#)\]}]", re.M)
+_IMPORT_FROM = re.compile(r"^from\s+([A-Za-z_][\w.]*)\s+import\s+(?:\(([^)]*)\)|([^\n]*))", re.M)
 
 
-def _parsed(path: Path) -> ast.Module:
+def _source(path: Path) -> str:
     stamp = path.stat().st_mtime
     cached = _SOURCE_CACHE.get(path)
     if cached is None or cached[0] != stamp:
-        cached = (stamp, ast.parse(path.read_text(encoding="utf-8"), filename=str(path)))
+        cached = (stamp, path.read_text(encoding="utf-8"))
         _SOURCE_CACHE[path] = cached
     return cached[1]
 
 
-def _imported_names(tree: ast.Module) -> dict[str, str]:
+_DEFINITIONS: dict[tuple[Path, float, str], ast.stmt | None] = {}
+
+
+def _definition(path: Path, name: str) -> ast.stmt | None:
+    """The top-level ``class``/``def`` called ``name`` in ``path``, parsing only its lines.
+
+    Parsing one definition (once per process) instead of whole modules keeps ``hvg --help``
+    fast. If the slice does not parse on its own (unusual layout), the whole module is parsed.
+    """
+    text = _source(path)
+    key = (path, _SOURCE_CACHE[path][0], name)
+    if key in _DEFINITIONS:
+        return _DEFINITIONS[key]
+    node: ast.stmt | None = None
+    found = re.search(rf"^(?:class|def|async\s+def)\s+{re.escape(name)}\b", text, re.M)
+    if found is not None:
+        line_end = text.find("\n", found.start())
+        body_start = len(text) if line_end < 0 else line_end + 1
+        following = _TOP_LEVEL_LINE.search(text, body_start)
+        end = following.start() if following else len(text)
+        try:
+            node = ast.parse(text[found.start() : end]).body[0]
+        except (SyntaxError, IndexError):
+            tree = ast.parse(text, filename=str(path))
+            node = next((n for n in tree.body if getattr(n, "name", None) == name), None)
+    _DEFINITIONS[key] = node
+    return node
+
+
+def _imported_names(path: Path) -> dict[str, str]:
     """``{local name: "module:attribute"}`` for the module's absolute ``from X import Y``."""
     names = {}
-    for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            for alias in node.names:
-                names[alias.asname or alias.name] = f"{node.module}:{alias.name}"
+    for match in _IMPORT_FROM.finditer(_source(path)):
+        module, listed = match.group(1), match.group(2) or match.group(3)
+        for item in listed.split("#")[0].split(","):
+            parts = item.split()
+            if len(parts) == 1 or (len(parts) == 3 and parts[1] == "as"):
+                names[parts[-1]] = f"{module}:{parts[0]}"
     return names
 
 
-def _class_facts(node: ast.ClassDef, tree: ast.Module, depth: int) -> dict[str, Any]:
+def _class_facts(node: ast.ClassDef, path: Path, depth: int) -> dict[str, Any]:
     """Literal attributes of a class and of the bases it names, the class's own winning."""
     facts: dict[str, Any] = {}
-    imported = _imported_names(tree)
-    local = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
     for base in reversed(node.bases):
         if not isinstance(base, ast.Name) or depth > 8:
             continue
-        if base.id in local and local[base.id] is not node:
-            facts.update(_class_facts(local[base.id], tree, depth + 1))
-        elif base.id in imported:
+        local = _definition(path, base.id) if base.id != node.name else None
+        if isinstance(local, ast.ClassDef):
+            facts.update(_class_facts(local, path, depth + 1))
+        elif base.id in (imported := _imported_names(path)):
             facts.update(_static_facts(imported[base.id], depth + 1) or {})
     facts.pop("description", None)  # a base's description does not describe the subclass
     own = _literal_class_attributes(node)
@@ -220,14 +254,13 @@ def _static_facts(reference: str, depth: int = 0) -> dict[str, Any] | None:
     if path is None:
         return None
     try:
-        tree = _parsed(path)
+        node = _definition(path, attribute)
     except (OSError, SyntaxError, UnicodeDecodeError):
         return None
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef) and node.name == attribute:
-            return _class_facts(node, tree, depth)
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == attribute:
-            return {"description": _docstring_summary(ast.get_docstring(node))}
+    if isinstance(node, ast.ClassDef):
+        return _class_facts(node, path, depth)
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        return {"description": _docstring_summary(ast.get_docstring(node))}
     return None  # defined elsewhere (re-exported): import it instead
 
 

@@ -85,7 +85,9 @@ class LPIPS(PairedFrameMetric):
     ) -> None:
         super().__init__(protocol, device=device, batch_frames=batch_frames)
         self.records: list[WeightRecord] = []
-        self.network_name = "custom" if network is not None else feature_network or "lpips-vgg"
+        self.network_name = (
+            "custom" if network is not None else feature_network or type(self).feature_network
+        )
         if network is None:
             network, self.records = build_lpips_vgg(
                 weights_dir,
