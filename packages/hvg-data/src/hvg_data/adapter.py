@@ -21,7 +21,7 @@ maps, shards, training datasets) only sees samples, so a new dataset is one adap
 
 and one registration in the plugin's ``hvg_register_datasets`` hook::
 
-    register("myscans", "my_package.myscans:MyScans", description=MyScans.description)
+    register("my_package.myscans:MyScans")  # name, description, kind: read from the class
 
 ``hvg_data.testing.check_adapter_contract(MyScans(root))`` runs the same checks the built-ins
 pass.
