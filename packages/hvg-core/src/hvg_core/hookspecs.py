@@ -70,8 +70,11 @@ class Register(Protocol):
 def hvg_register_body_models(register: Register) -> None:
     """Register body models that turn SMPL-X pose parameters into posed joints.
 
-    The object is a class or factory taking keyword options (e.g. ``model_dir``) and returning a
-    module with ``forward(**smplx_params) -> joints (B, 55, 3)`` in metres.
+    The object is a class or factory taking keyword options (hosts offer ``model_path`` and
+    ``gender``; :func:`hvg_bonemap.bodies.body_model` passes only those its signature names) and
+    returning a module whose ``forward(params)`` maps a mapping of SMPL-X parameters to joints
+    ``(..., 55, 3)`` in metres. Consumers: ``hvg_bonemap.bodies.body_model``,
+    ``hvg-bonemap render --body``, ``hvg-data render --body-model``.
 
     :param register: Callback ``register(name, obj, *, description="", **metadata)``.
     :return: Nothing; parts are registered through ``register``.
@@ -95,8 +98,10 @@ def hvg_register_pose_signals(register: Register) -> None:
 def hvg_register_bonemap_backends(register: Register) -> None:
     """Register bone-map rendering backends (analytic ray-ellipsoid, mesh rasterisers).
 
-    The object renders ``hvg_bonemap.Ellipsoids`` through ``hvg_bonemap.Cameras`` and returns
-    depth, normal and mask maps; ``metadata`` states devices (``devices=["cpu", "cuda"]``).
+    The object is a class built with the backend options whose instances are called as
+    ``backend(ellipsoids, cameras) -> hvg_bonemap.BoneMap`` (depth, normal, mask, index); a
+    ``devices`` class attribute states where it runs. Consumers: ``hvg_bonemap.render(...,
+    backend=name)`` and ``hvg-bonemap render --backend``.
 
     :param register: Callback ``register(name, obj, *, description="", **metadata)``.
     :return: Nothing; parts are registered through ``register``.
@@ -187,6 +192,12 @@ def hvg_register_metrics(register: Register) -> None:
 @hookspec
 def hvg_register_feature_networks(register: Register) -> None:
     """Register feature networks used by metrics (Inception, I3D, VGG16 + LPIPS heads, ...).
+
+    The object is a ``torch.nn.Module`` class; metrics build it by name
+    (``FID(feature_network=name)``, through :func:`hvg_eval.networks.load_feature_network`). A
+    ``feature_dim`` class attribute gives its feature size; ``weights=[...]`` metadata lists the
+    reference weight files to load (weight-registry keys, or ``{"file", "module",
+    "keep_prefix"}`` for a submodule).
 
     :param register: Callback ``register(name, obj, *, description="", **metadata)``.
     :return: Nothing; parts are registered through ``register``.
