@@ -88,3 +88,45 @@ def test_bad_names_and_values(tmp_path: Path) -> None:
     broken.write_text("[optim\n", encoding="utf-8")
     with pytest.raises(InputError, match="cannot parse"):
         load_config(str(broken))
+
+
+def test_saved_configs_are_versioned_and_older_files_still_load(tmp_path: Path) -> None:
+    """One mechanism (hvg_core.config): a ``version`` key, the old ``config_version`` read too."""
+    import json
+
+    config = load_config("tiny", ["data.views=4"])
+    saved = config.to_dict()
+    assert saved["version"] == 1 and "config_version" not in saved
+    old = {**{k: v for k, v in saved.items() if k != "version"}, "config_version": 1}
+    path = tmp_path / "run-config.json"
+    path.write_text(json.dumps(old), encoding="utf-8")
+    assert load_config(str(path)) == config
+    path.write_text(json.dumps({**saved, "version": 2}), encoding="utf-8")
+    with pytest.raises(InputError, match="newer") as error:
+        load_config(str(path))
+    assert (error.value.field, error.value.path) == ("version", str(path))
+
+
+def test_variant_must_be_a_registered_pose_signal(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not a registered pose signal") as error:
+        load_config("tiny", ["model.variant=bonemapp"])
+    assert (error.value.field, error.value.path) == ("model.variant", "--set")
+    path = tmp_path / "mine.toml"
+    path.write_text('base = "tiny"\n[model]\nvariant = "heatmap"\n', encoding="utf-8")
+    with pytest.raises(InputError, match="registered: ") as error:
+        load_config(str(path))
+    assert (error.value.field, error.value.path) == ("model.variant", str(path))
+
+
+def test_override_values_take_the_field_type() -> None:
+    config = load_config(
+        "tiny",
+        ["model.trainable=unet.*,pose_*", "optim.betas=[0.8, 0.99]", "schedule.tensorboard=yes",
+         "optim.lr=1", "model.svd_dir=123"],
+    )  # fmt: skip
+    assert config.model.trainable == ["unet.*", "pose_*"] and config.optim.betas == [0.8, 0.99]
+    assert config.schedule.tensorboard is True
+    assert isinstance(config.optim.lr, float) and config.model.svd_dir == "123"
+    with pytest.raises(InputError, match="expected true/false") as error:
+        load_config("tiny", ["schedule.tensorboard=sometimes"])
+    assert error.value.field == "schedule.tensorboard"

@@ -3,10 +3,11 @@
 A config is a :class:`TrainConfig` made of one section per concern. It comes from a built-in
 name (``tiny``, ``tiny-stage2``, ``stage1``, ``stage2``) or a TOML/YAML file (which may start
 from a built-in with ``base = "stage1"``), and ``section.field=value`` overrides from the command
-line win over both. :func:`validate` rejects a config that cannot run (a global batch that does
-not divide over workers and accumulation steps, frames × views that do not match the images per
-sample, an image size the VAE and UNet cannot take) with an :class:`~hvg_core.errors.InputError`
-naming the field.
+line win over both (:mod:`hvg_core.config`: every key checked, values coerced to the field's
+type, ``model.variant`` checked against the registered pose signals). :func:`validate` rejects
+a config that cannot run (a global batch that does not divide over workers and accumulation
+steps, frames × views that do not match the images per sample, an image size the VAE and UNet
+cannot take) with an :class:`~hvg_core.errors.InputError` naming the field.
 
 Batch semantics: ``schedule.global_batch_size`` counts samples (subjects) per optimiser step
 across all workers and accumulation micro-steps. Each sample holds ``views × frames`` images.
@@ -17,17 +18,16 @@ and the row, never on the number of workers: that is what makes a 2-worker run r
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from hvg_core.config import Config, registered
 from hvg_core.errors import InputError
 
-#: Version written into saved configs; bump when a field changes meaning.
+#: Version written into saved configs (key ``version``); bump when a field changes meaning.
 CONFIG_VERSION = 1
 #: Pose signals the trainer can build from hvg-data shards: the bone-map signals are decoded from
 #: the stored maps, ``skeleton2d`` is drawn from the stored joints and cameras
@@ -62,7 +62,7 @@ class ModelConfig:
     svd_dir: str | None = None
     tiny: bool = False
     architecture: str = "hvg"
-    variant: str = "bonemap"
+    variant: str = registered("pose_signals", "bonemap")
     init_from: str | None = None
     trainable: list[str] = field(default_factory=lambda: ["*"])
     frozen: list[str] = field(default_factory=list)
@@ -213,8 +213,15 @@ class DistributedConfig:
 
 
 @dataclass
-class TrainConfig:
-    """The whole training recipe (see the module docstring)."""
+class TrainConfig(Config):
+    """The whole training recipe (see the module docstring).
+
+    ``to_dict`` / ``from_dict`` / ``with_overrides`` come from :class:`hvg_core.config.Config`;
+    configs saved before the ``version`` key (``config_version``) still load.
+    """
+
+    CONFIG_VERSION: ClassVar[int] = CONFIG_VERSION
+    LEGACY_VERSION_KEYS: ClassVar[tuple[str, ...]] = ("config_version",)
 
     name: str = "custom"
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -223,96 +230,6 @@ class TrainConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     distributed: DistributedConfig = field(default_factory=DistributedConfig)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain nested dict (JSON/TOML-safe) with a ``config_version`` key."""
-        return {"config_version": CONFIG_VERSION, **dataclasses.asdict(self)}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], *, source: str = "<dict>") -> TrainConfig:
-        """Build from a nested dict; unknown keys are errors naming the field.
-
-        Args:
-            data: Nested mapping as produced by :meth:`to_dict` (``config_version`` optional).
-            source: File name used in error messages.
-        """
-        data = dict(data)
-        version = data.pop("config_version", CONFIG_VERSION)
-        if version != CONFIG_VERSION:
-            raise InputError(
-                f"config_version {version} is not supported (expected {CONFIG_VERSION})",
-                path=source,
-                field="config_version",
-            )
-        config = cls()
-        _merge_into(config, data, prefix="", source=source)
-        return config
-
-
-_SECTION_TYPES = {
-    "model": ModelConfig,
-    "data": DataConfig,
-    "objective": ObjectiveConfig,
-    "optim": OptimConfig,
-    "schedule": ScheduleConfig,
-    "distributed": DistributedConfig,
-}
-
-
-def _merge_into(target: Any, values: dict[str, Any], *, prefix: str, source: str) -> None:
-    names = {f.name: f for f in dataclasses.fields(target)}
-    for key, value in values.items():
-        key = key.replace("-", "_")
-        dotted = f"{prefix}{key}"
-        if key not in names:
-            raise InputError(
-                f"unknown config field; known: {', '.join(sorted(names))}",
-                path=source,
-                field=dotted,
-            )
-        current = getattr(target, key)
-        if dataclasses.is_dataclass(current):
-            if not isinstance(value, dict):
-                raise InputError("expected a table of fields", path=source, field=dotted)
-            _merge_into(current, value, prefix=f"{dotted}.", source=source)
-        else:
-            setattr(target, key, _coerce(value, current, dotted, source))
-
-
-def _coerce(value: Any, current: Any, dotted: str, source: str) -> Any:
-    """Give ``value`` the type of the default ``current`` (ints stay ints, ``None`` allowed)."""
-    if value is None:
-        return None
-    if isinstance(current, bool):
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in {"true", "false", "1", "0", "yes", "no"}:
-            return value.lower() in {"true", "1", "yes"}
-        raise InputError(f"expected true/false, got {value!r}", path=source, field=dotted)
-    if isinstance(current, int) and not isinstance(current, bool):
-        try:
-            as_float = float(value)
-        except (TypeError, ValueError) as error:
-            raise InputError(
-                f"expected an integer, got {value!r}", path=source, field=dotted
-            ) from error
-        if as_float != int(as_float):
-            raise InputError(f"expected an integer, got {value!r}", path=source, field=dotted)
-        return int(as_float)
-    if isinstance(current, float):
-        try:
-            return float(value)
-        except (TypeError, ValueError) as error:
-            raise InputError(
-                f"expected a number, got {value!r}", path=source, field=dotted
-            ) from error
-    if isinstance(current, list):
-        if isinstance(value, str):
-            value = json.loads(value) if value.strip().startswith("[") else value.split(",")
-        if not isinstance(value, list | tuple):
-            raise InputError(f"expected a list, got {value!r}", path=source, field=dotted)
-        return [list(item) if isinstance(item, tuple) else item for item in value]
-    return value if isinstance(value, str) or current is None else str(value)
 
 
 # --------------------------------------------------------------------------- built-in recipes
@@ -413,13 +330,7 @@ def load_config(name_or_file: str, overrides: list[str] | tuple[str, ...] = ()) 
                     path=path,
                     field="base",
                 )
-            config = BUILTIN_CONFIGS[base]()
-            version = data.pop("config_version", CONFIG_VERSION)
-            if version != CONFIG_VERSION:
-                raise InputError(
-                    f"config_version {version} is not supported", path=path, field="config_version"
-                )
-            _merge_into(config, data, prefix="", source=str(path))
+            config = BUILTIN_CONFIGS[base]().merged(data, source=str(path))
         else:
             config = TrainConfig.from_dict(data, source=str(path))
     return apply_overrides(config, overrides)
@@ -459,25 +370,13 @@ def _read_file(path: Path) -> dict[str, Any]:
 def apply_overrides(config: TrainConfig, overrides: list[str] | tuple[str, ...]) -> TrainConfig:
     """Return a copy of ``config`` with ``section.field=value`` strings applied.
 
-    Values are parsed as JSON where possible (``[1, 2]``, ``true``, ``3e-4``), else kept as text.
+    Values are parsed as JSON where possible (``[1, 2]``, ``true``, ``3e-4``), else kept as text,
+    then coerced to the field's type (:meth:`hvg_core.config.Config.with_overrides`).
+
+    Raises:
+        InputError: A malformed override, an unknown field or a bad value, naming the field.
     """
-    config = copy.deepcopy(config)
-    for item in overrides:
-        if "=" not in item:
-            raise InputError(
-                f"override {item!r} is not of the form section.field=value", field="--set"
-            )
-        key, raw = item.split("=", 1)
-        parts = key.strip().replace("-", "_").split(".")
-        try:
-            value: Any = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        nested: dict[str, Any] = {parts[-1]: value}
-        for part in reversed(parts[:-1]):
-            nested = {part: nested}
-        _merge_into(config, nested, prefix="", source="--set")
-    return config
+    return config.with_overrides(overrides, source="--set")
 
 
 def validate(config: TrainConfig) -> None:
