@@ -2,6 +2,7 @@
 
 import math
 
+import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -124,3 +125,29 @@ def test_wrong_shapes_name_the_argument(n, bad_dim, which):
     with pytest.raises(BoneMapInputError, match=rf"^{which}: expected shape"):
         Ellipsoids(values["centers"], values["rotations"], values["radii"])
         Cameras(values["K"], values["R"], values["t"], 8, 8)
+
+
+def test_cpu_threads_are_limited_while_rendering_and_restored(monkeypatch):
+    import hvg_bonemap.renderers.analytic as analytic_module
+    from hvg_bonemap import AnalyticRenderer, Cameras, Ellipsoids, intrinsics
+
+    seen = []
+    original = analytic_module.flatten_scene
+
+    def spy(*args):
+        seen.append(torch.get_num_threads())
+        return original(*args)
+
+    monkeypatch.setattr(analytic_module, "flatten_scene", spy)
+    ell = Ellipsoids(torch.tensor([[0.0, 0.0, 2.0]]), torch.eye(3)[None], torch.full((1, 3), 0.3))
+    cam = Cameras(intrinsics(16, 16, focal=20.0), torch.eye(3), torch.zeros(3), 16, 16)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert AnalyticRenderer()(ell, cam).mask.any()
+        AnalyticRenderer(cpu_threads=None)(ell, cam)
+        assert seen == [1, 2] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(previous)
+    with pytest.raises(ValueError, match="cpu_threads"):
+        AnalyticRenderer(cpu_threads=0)
