@@ -246,3 +246,24 @@ def test_psnr_and_l1_do_not_see_each_others_scratch():
     expected_l1 = l1(_chw(real), _chw(fake))
     psnr(_chw(fake), _chw(real[::-1].copy()))  # overwrites the shared difference buffer
     assert torch.equal(l1(_chw(real), _chw(fake)), expected_l1)
+
+
+def test_eager_kernels_run_on_one_thread_and_restore_the_setting(monkeypatch):
+    import hvg_eval.metrics.ssim as ssim_module
+
+    seen = []
+    original = ssim_module._ssim_row_sums
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(ssim_module, "_ssim_row_sums", spy)
+    real, fake = _pair(8, 16, 16, count=1)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        ssim(_chw(real), _chw(fake))
+        assert seen == [1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(previous)

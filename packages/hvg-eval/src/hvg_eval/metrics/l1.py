@@ -15,6 +15,7 @@ import torch
 
 from hvg_eval.metrics.base import PairedFrameMetric, to_uint8
 from hvg_eval.ops.exact_sum import absolute_difference, exact_frame_sums
+from hvg_eval.ops.threads import kernel_threads
 
 
 def l1(real: torch.Tensor, fake: torch.Tensor, *, variant: str = "disco") -> torch.Tensor:
@@ -31,7 +32,8 @@ def l1(real: torch.Tensor, fake: torch.Tensor, *, variant: str = "disco") -> tor
     real_u8 = real if real.dtype == torch.uint8 else to_uint8(real)
     fake_u8 = fake if fake.dtype == torch.uint8 else to_uint8(fake)
     # Exact integer sum, one division: the correctly rounded mean absolute difference.
-    total = exact_frame_sums(absolute_difference(real_u8, fake_u8), 255)
+    with kernel_threads(real_u8.device):
+        total = exact_frame_sums(absolute_difference(real_u8, fake_u8), 255)
     mae = total / real_u8[0].numel()
     if variant == "mae":
         return mae / 255.0

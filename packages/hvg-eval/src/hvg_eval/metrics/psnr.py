@@ -17,6 +17,7 @@ import torch
 
 from hvg_eval.metrics.base import PairedFrameMetric, to_uint8
 from hvg_eval.ops.exact_sum import absolute_difference, exact_frame_sums
+from hvg_eval.ops.threads import kernel_threads
 
 PEAK = 255.0
 
@@ -50,7 +51,8 @@ def psnr(real: torch.Tensor, fake: torch.Tensor, *, variant: str = "disco") -> t
         wrapped = (real_u8 - fake_u8) ** 2  # uint8 arithmetic wraps modulo 256, as numpy did
         mse = wrapped.to(torch.float64).mean(dim=(1, 2, 3))
     else:
-        mse = mse_uint8(real_u8, fake_u8)
+        with kernel_threads(real_u8.device):
+            mse = mse_uint8(real_u8, fake_u8)
     if variant == "skimage":
         return 10 * torch.log10(PEAK**2 / mse)
     value = 20 * torch.log10(PEAK / torch.sqrt(mse))

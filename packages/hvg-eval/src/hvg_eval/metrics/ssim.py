@@ -19,6 +19,7 @@ from hvg_core.errors import InputError
 from hvg_eval.metrics.base import PairedFrameMetric, to_uint8
 from hvg_eval.ops.grayscale import gray_levels, gray_levels_into
 from hvg_eval.ops.scratch import scratch
+from hvg_eval.ops.threads import kernel_threads
 
 _K1, _K2 = 0.01, 0.03
 _SIGMA, _TRUNCATE = 1.5, 3.5
@@ -265,7 +266,8 @@ def ssim(
     fake_u8 = fake if fake.dtype == torch.uint8 else to_uint8(fake)
     if window == "uniform7":
         _window_size(real_u8, window)
-        return _ssim_uniform_exact(real_u8, fake_u8, covariance, 255.0, rgb=True)
+        with kernel_threads(real_u8.device):
+            return _ssim_uniform_exact(real_u8, fake_u8, covariance, 255.0, rgb=True)
     return ssim_gray(
         gray_levels(real_u8, torch.int32),
         gray_levels(fake_u8, torch.int32),
