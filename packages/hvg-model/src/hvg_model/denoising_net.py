@@ -18,6 +18,7 @@ from diffusers.models.unets.unet_spatio_temporal_condition import (
     UNetSpatioTemporalConditionModel,
     UNetSpatioTemporalConditionOutput,
 )
+from hvg_core.errors import InputError
 from torch import nn
 
 from hvg_model.embeddings import CameraEmbedding
@@ -163,9 +164,10 @@ class HVGDenoisingNet(UNetSpatioTemporalConditionModel):
             num_frames=num_frames,
         )
         if hvg_config_version > HVG_CONFIG_VERSION:
-            raise ValueError(
+            raise InputError(
                 f"hvg_config_version {hvg_config_version} is newer than this hvg-model "
-                f"understands ({HVG_CONFIG_VERSION}); upgrade hvg-model"
+                f"understands ({HVG_CONFIG_VERSION}); upgrade hvg-model",
+                field="hvg_config_version",
             )
         adopt_transformers(
             self,
@@ -241,6 +243,9 @@ class HVGDenoisingNet(UNetSpatioTemporalConditionModel):
 
     # ------------------------------------------------------------------ forward
 
+    # Copied from diffusers: UNetSpatioTemporalConditionModel.forward
+    # (diffusers.models.unets.unet_spatio_temporal_condition), with views folded into the batch
+    # and the pose, camera and reference-feature terms added.
     def forward(  # type: ignore[override]
         self,
         sample: torch.Tensor,
@@ -440,10 +445,11 @@ def load_svd_weights(
     missing, unexpected = net.load_state_dict(weights, strict=False, assign=assign)
     not_new = [key for key in missing if not is_new_parameter(key)]
     if unexpected or not_new:
-        raise ValueError(
+        raise InputError(
             "the SVD UNet weights do not fit the HVG network: "
             f"unexpected keys {unexpected[:5]}{'…' if len(unexpected) > 5 else ''}, "
-            f"missing SVD keys {not_new[:5]}{'…' if len(not_new) > 5 else ''}"
+            f"missing SVD keys {not_new[:5]}{'…' if len(not_new) > 5 else ''}",
+            field="unet",
         )
 
 
@@ -478,10 +484,10 @@ def zero_initialise_new_modules(net: nn.Module) -> None:
                 module.to_out.bias.zero_()
             elif isinstance(module, PoseModulator):
                 module.conv_out.weight.zero_()
-                module.conv_out.bias.zero_()
+                module.conv_out.bias.zero_()  # pyright: ignore[reportOptionalMemberAccess]
             elif isinstance(module, CameraEmbedding):
                 module.linear.weight.zero_()
-                module.linear.bias.zero_()
+                module.linear.bias.zero_()  # pyright: ignore[reportOptionalMemberAccess]
             elif (
                 isinstance(module, HVGTransformerSpatioTemporal)
                 and module.reference_gates is not None

@@ -42,7 +42,8 @@ def edm_scalings(sigma: torch.Tensor | float) -> EDMScalings:
     Raises:
         ValueError: A σ ≤ 0 (c_noise = ¼ ln σ is undefined there).
     """
-    sigma = torch.as_tensor(sigma)
+    if not isinstance(sigma, torch.Tensor):  # (as_tensor would follow a default-device context)
+        sigma = torch.as_tensor(sigma)
     if not sigma.is_floating_point():
         sigma = sigma.to(torch.float32)
     if bool((sigma <= 0).any()):

@@ -221,7 +221,9 @@ class HVGReferenceNet(ModelMixin, ConfigMixin):
                 f"encoder_hidden_states {tuple(encoder_hidden_states.shape)} and added_time_ids "
                 f"{tuple(added_time_ids.shape)} must have B = {batch} rows"
             )
-        scalings = edm_scalings(torch.tensor(self.config.reference_sigma, dtype=torch.float64))
+        # On the CPU even under a meta-device context (the memory plan runs this on meta).
+        sigma = torch.tensor(self.config.reference_sigma, dtype=torch.float64, device="cpu")
+        scalings = edm_scalings(sigma)
         c_in = float(scalings.c_in)
         dtype = self.conv_in.weight.dtype
         latents = latents.to(dtype)

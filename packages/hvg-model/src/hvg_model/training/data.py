@@ -241,7 +241,7 @@ class ProceduralSource:
         from hvg_core.errors import InputError
 
         if num_subjects < 1:
-            raise ValueError("num_subjects must be at least 1")
+            raise InputError("num_subjects must be at least 1", field="num_subjects")
         self.pose_spec = DEFAULT_POSE_SPEC if pose_spec is None else pose_spec
         if not self.pose_spec.from_bone_maps:
             raise InputError(
