@@ -53,6 +53,7 @@ def test_plugin_contract():
         ("samplers", "testplugin-flat-hvg"),
         ("commands", "testplugin-hello"),
         ("schedulers", "testplugin-linear"),
+        ("pose_signals", "testplugin-silhouette"),
     }
     # Names and descriptions come from the parts themselves (one source per fact).
     by_name = {e.name: e for e in entries}
