@@ -68,3 +68,39 @@ def test_exported_pipeline_reloaded_from_disk_generates_identical_frames(origina
     (saved / TRAINING_LAYOUT_FILE).unlink()
     _, latents_without_layout = _generate(HVGPipeline.from_pretrained(saved))
     assert not torch.equal(latents_without_layout, latents)
+
+
+@pytest.mark.parametrize(
+    ("record", "field"),
+    [
+        (
+            {"version": 1, "stage": 2, "views_frames": [[2, 2]], "frames_per_view": 3},
+            "frames_per_view",
+        ),
+        ({"version": 2, "stage": 2, "views_frames": [[2, 2]]}, "version"),
+        ({"stage": "two", "views_frames": [[2, 2]]}, "stage"),
+        ({"stage": 3, "views_frames": [[2, 2]]}, "stage"),
+        ({"stage": 2, "views_frames": [[2, 0]]}, "views_frames"),
+        ({"stage": 2, "views_frames": [[2, 2, 2]]}, "views_frames"),
+    ],
+)
+def test_a_bad_training_layout_is_an_input_error_naming_the_field(tmp_path, record, field):
+    from hvg_core.errors import InputError
+
+    from hvg_model.training_layout import TrainingLayout
+
+    (tmp_path / TRAINING_LAYOUT_FILE).write_text(json.dumps(record), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        TrainingLayout.read(tmp_path)
+    assert caught.value.field == field
+    assert caught.value.path == str(tmp_path / TRAINING_LAYOUT_FILE)
+
+
+def test_training_layout_round_trips_through_its_file(tmp_path):
+    from hvg_model.training.config import load_config
+    from hvg_model.training_layout import TrainingLayout
+
+    layout = TrainingLayout.from_train_config(load_config("tiny-stage2"))
+    layout.write(tmp_path)
+    assert TrainingLayout.read(tmp_path) == layout
+    assert layout.views_frames == [[2, 2], [1, 4], [4, 1]] and layout.stage == 2

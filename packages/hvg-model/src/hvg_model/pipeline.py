@@ -15,7 +15,6 @@ Flow (paper Fig. 2 and §3.3):
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -32,11 +31,12 @@ from hvg_model.embeddings import relative_rotations
 from hvg_model.loading import HVG_COMPONENTS, check_model_dir, load_frozen_components, load_svd_unet
 from hvg_model.reference_image import load_reference_image
 from hvg_model.reference_net import HVGReferenceNet
+from hvg_model.training_layout import TRAINING_LAYOUT_FILE as TRAINING_LAYOUT_FILE  # re-export
+from hvg_model.training_layout import TrainingLayout
 
 REFERENCE_PREFIX = "reference::"
 
 #: File of a saved pipeline that records how its network was trained (JSON).
-TRAINING_LAYOUT_FILE = "training_layout.json"
 
 #: Unconditional branches of classifier-free guidance, each a condition training dropped to:
 #: ``"reference_image"`` zeroes the CLIP embedding and the concatenated latent and keeps the
@@ -235,9 +235,7 @@ class HVGPipeline:
                 shutil.rmtree(target)
             os.replace(staging, target)
         if self.training_layout is not None:
-            staging_file = root / f".{TRAINING_LAYOUT_FILE}.tmp"
-            staging_file.write_text(json.dumps(self.training_layout, indent=1), encoding="utf-8")
-            os.replace(staging_file, root / TRAINING_LAYOUT_FILE)
+            TrainingLayout.from_dict(self.training_layout).check().write(root)
         return root
 
     def window_budget(self) -> Any:
@@ -544,51 +542,25 @@ def training_layout_from_config(config: Any) -> dict[str, Any]:
         config: The run's ``hvg_model.training.config.TrainConfig``.
 
     Returns:
-        ``{"version", "stage", "views_frames", "image_size", "drop_reference_image",
-        "drop_reference_net", "drop_pose"}``.
+        :meth:`hvg_model.training_layout.TrainingLayout.to_dict`: ``{"version", "stage",
+        "views_frames", "image_size", "drop_reference_image", "drop_reference_net",
+        "drop_pose"}``.
     """
-    data = config.data
-    layouts = [list(pair) for pair in data.views_frames] or [[int(data.views), int(data.frames)]]
-    objective = config.objective
-    return {
-        "version": 1,
-        "stage": int(data.stage),
-        "views_frames": layouts,
-        "image_size": int(data.image_size),
-        "drop_reference_image": float(objective.drop_reference_image),
-        "drop_reference_net": float(objective.drop_reference_net),
-        "drop_pose": float(objective.drop_pose),
-    }
+    return TrainingLayout.from_train_config(config).to_dict()
 
 
 def read_training_layout(root: str | os.PathLike[str]) -> dict[str, Any] | None:
-    """``root/training_layout.json`` checked for its keys, or None when absent.
+    """``root/training_layout.json`` checked (:class:`~hvg_model.training_layout.TrainingLayout`).
+
+    Returns:
+        The record as a dict, or None when the file is absent.
 
     Raises:
-        InputError: The file is not JSON, or ``stage``/``views_frames`` are malformed.
+        InputError: The file is not JSON, has a newer version or an unknown key, or
+            ``stage``/``views_frames`` are malformed.
     """
-    from hvg_core.errors import InputError
-
-    path = Path(root) / TRAINING_LAYOUT_FILE
-    if not path.is_file():
-        return None
-    try:
-        layout = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise InputError(f"cannot read the training layout: {error}", path=path) from error
-    if not isinstance(layout, dict) or not isinstance(layout.get("stage"), int):
-        raise InputError("expected an object with an integer stage", path=path, field="stage")
-    pairs = layout.get("views_frames")
-    if not isinstance(pairs, list) or not all(
-        isinstance(p, list) and len(p) == 2 and all(isinstance(x, int) and x > 0 for x in p)
-        for p in pairs
-    ):
-        raise InputError(
-            "expected a list of [views, frames] positive integer pairs",
-            path=path,
-            field="views_frames",
-        )
-    return layout
+    layout = TrainingLayout.read(root)
+    return None if layout is None else layout.to_dict()
 
 
 def _disable(show_progress: bool | None) -> bool | None:
