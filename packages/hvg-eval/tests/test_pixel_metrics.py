@@ -267,3 +267,18 @@ def test_eager_kernels_run_on_one_thread_and_restore_the_setting(monkeypatch):
         assert seen == [1] and torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(previous)
+
+
+def test_psnr_and_l1_row_strips_equal_one_pass(monkeypatch):
+    import hvg_eval.ops.exact_sum as exact_sum
+
+    real, fake = _pair(9, 37, 40, count=3)
+    whole = psnr(_chw(real), _chw(fake)), l1(_chw(real), _chw(fake))
+    # 3 frames × 3 channels × 40 columns: strips of 5 rows, the last one of 2.
+    monkeypatch.setattr(exact_sum, "_STRIP_VALUES", 1800)
+    strips = psnr(_chw(real), _chw(fake)), l1(_chw(real), _chw(fake))
+    assert torch.equal(whole[0], strips[0]) and torch.equal(whole[1], strips[1])
+    diff = real.astype(np.float64) - fake.astype(np.float64)
+    np.testing.assert_allclose(
+        strips[1].numpy(), np.abs(diff).mean(axis=(1, 2, 3)) / (37 * 40), rtol=0, atol=1e-15
+    )

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from hvg_eval.metrics.base import PairedFrameMetric, to_uint8
-from hvg_eval.ops.exact_sum import absolute_difference, exact_frame_sums
+from hvg_eval.ops.exact_sum import difference_sums
 from hvg_eval.ops.threads import kernel_threads
 
 
@@ -33,7 +33,7 @@ def l1(real: torch.Tensor, fake: torch.Tensor, *, variant: str = "disco") -> tor
     fake_u8 = fake if fake.dtype == torch.uint8 else to_uint8(fake)
     # Exact integer sum, one division: the correctly rounded mean absolute difference.
     with kernel_threads(real_u8.device):
-        total = exact_frame_sums(absolute_difference(real_u8, fake_u8), 255)
+        total = difference_sums(real_u8, fake_u8, squared=False)
     mae = total / real_u8[0].numel()
     if variant == "mae":
         return mae / 255.0

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from hvg_eval.metrics.base import PairedFrameMetric, to_uint8
-from hvg_eval.ops.exact_sum import absolute_difference, exact_frame_sums
+from hvg_eval.ops.exact_sum import difference_sums
 from hvg_eval.ops.threads import kernel_threads
 
 PEAK = 255.0
@@ -29,9 +29,7 @@ def mse_uint8(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     :mod:`hvg_eval.ops.exact_sum`) and divided once, so the result is the correctly rounded
     mean (numpy's float64 pairwise sum agrees to ~1e-16).
     """
-    squares = absolute_difference(real, fake)
-    squares.mul_(squares)
-    return exact_frame_sums(squares, 255 * 255) / real[0].numel()
+    return difference_sums(real, fake, squared=True) / real[0].numel()
 
 
 def psnr(real: torch.Tensor, fake: torch.Tensor, *, variant: str = "disco") -> torch.Tensor:

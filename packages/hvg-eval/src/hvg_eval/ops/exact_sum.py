@@ -15,6 +15,7 @@ from hvg_eval.ops.scratch import scratch
 
 _FLOAT32_EXACT = 1 << 24
 _MIN_FAST_CHUNK = 16
+_STRIP_VALUES = 1 << 18  # values per strip in difference_sums (1 MiB of float32)
 
 
 def _largest_exact_chunk(width: int, bound: int) -> int:
@@ -57,4 +58,30 @@ def absolute_difference(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     return out.copy_(larger)
 
 
-__all__ = ["absolute_difference", "exact_frame_sums"]
+def difference_sums(real: torch.Tensor, fake: torch.Tensor, *, squared: bool) -> torch.Tensor:
+    """Exact per-frame sums of ``|real - fake|`` (or its square) of uint8 frames, in row strips.
+
+    Strips of about a megabyte of float32 keep the difference, square and run sums in cache
+    (over whole 576² frames each pass streams from memory).
+
+    Args:
+        real: uint8 ``(N, C, H, W)``.
+        fake: Same shape.
+        squared: Sum squared differences instead of absolute ones.
+
+    Returns:
+        float64 ``(N,)`` exact sums.
+    """
+    frames, channels, height, width = real.shape
+    rows = max(1, min(height, _STRIP_VALUES // max(1, frames * channels * width)))
+    bound = 255 * 255 if squared else 255
+    total = torch.zeros(frames, dtype=torch.float64, device=real.device)
+    for top in range(0, height, rows):
+        values = absolute_difference(real[:, :, top : top + rows], fake[:, :, top : top + rows])
+        if squared:
+            values.mul_(values)
+        total += exact_frame_sums(values, bound)
+    return total
+
+
+__all__ = ["absolute_difference", "difference_sums", "exact_frame_sums"]
