@@ -273,6 +273,11 @@ class HVGPipeline:
         """Device of the DenoisingNet."""
         return self.denoising_net.device
 
+    @property
+    def vae_scale_factor(self) -> int:
+        """Image pixels per latent pixel: 2 per VAE downsampling block (SVD: 8)."""
+        return 2 ** (len(self.vae.config.block_out_channels) - 1)
+
     # ------------------------------------------------------------------ generation
 
     def conditioning(
@@ -435,9 +440,11 @@ class HVGPipeline:
         views, frames = _views_and_frames(
             batch, pose_maps, rotations, num_views, num_frames, height, width
         )
-        if height % 8 or width % 8:
+        factor = self.vae_scale_factor
+        if height % factor or width % factor:
             raise ValueError(
-                f"reference_image height and width must be multiples of 8, got {height}×{width}"
+                f"reference_image height and width must be multiples of the VAE factor {factor}, "
+                f"got {height}×{width}"
             )
         generator = torch.Generator().manual_seed(seed)
         cond, uncond = self.conditioning(
@@ -482,7 +489,7 @@ class HVGPipeline:
                 next(self.steps, None)
 
         channels = int(self.vae.config.latent_channels)
-        latent_shape = (batch, views, frames, channels, height // 8, width // 8)
+        latent_shape = (batch, views, frames, channels, height // factor, width // factor)
         result = chosen.sample(
             HVGDenoiser(self.denoising_net),
             latent_shape,
