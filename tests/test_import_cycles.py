@@ -209,8 +209,6 @@ def test_the_checker_finds_a_circle_and_skips_function_and_type_checking_imports
 #: Dependency circles still to be untangled, per package, each as the set of its modules, with
 #: who owns the fix. Remove an entry when its circle is gone (the test says so).
 KNOWN_DEPENDENCY_CIRCLES: dict[str, list[frozenset[str]]] = {
-    # weights.loading <-> weights.registry: both sides defer one import (not in issue 16's list).
-    "hvg_eval": [frozenset({"hvg_eval.weights.loading", "hvg_eval.weights.registry"})],
     # demo <-> demo_eval: the demo split (issue 16, item 4, "demo report templating").
     "hvg_model": [frozenset({"hvg_model.demo", "hvg_model.demo_eval"})],
     # pose_codec defers `signals.BUILTIN_SIGNALS`, signals.bonemap imports pose_codec: the PoseSpec

@@ -366,7 +366,7 @@ def verify_file(key: str, path: str | os.PathLike[str], *, fast: bool = False) -
 
 def _verify_without_digest(entry: WeightFile, file: Path, sha256: str) -> Verification:
     """Check a file with no published digest: manifest keys and shapes, then its values."""
-    from hvg_eval.weights.loading import read_state_dict
+    from hvg_eval.weights.state_dict import read_state_dict
 
     if entry.manifest is None:
         return Verification(file, sha256, False, "no published digest and no manifest")
