@@ -130,3 +130,60 @@ def test_demo_command_rejects_both_presets_with_exit_code_2(tmp_path):
     )
     assert result.returncode == 2, result.stderr
     assert "--smallest" in result.stderr and not (tmp_path / "out").exists()
+
+
+def test_pipeline_takes_the_latent_size_from_the_vae_factor(tmp_path):
+    """A VAE with three blocks (factor 4) makes H/4 latents: the output keeps the input size."""
+    from hvg_model.configs import tiny_vae_config
+    from hvg_model.pipeline import HVGPipeline
+    from hvg_model.testing import build_tiny_svd_dir
+    from hvg_model.training.vae import install_vae
+
+    svd = build_tiny_svd_dir(tmp_path / "svd")
+    config = {**tiny_vae_config(), "down_block_types": ("DownEncoderBlock2D",) * 3}
+    build_vae({**config, "block_out_channels": (32, 32, 32)}).save_pretrained(tmp_path / "vae")
+    install_vae(svd, tmp_path / "vae")
+    pipeline = HVGPipeline.from_svd(svd, pose_guider_strides=(2, 2, 1, 1))
+    assert pipeline.vae_scale_factor == 4
+    side = 16  # 4×4 latents
+    result = pipeline(
+        torch.rand(1, 3, side, side),
+        torch.rand(1, 2, 2, 4, side, side),
+        torch.eye(3).expand(1, 2, 3, 3),
+        num_steps=1,
+        show_progress=False,
+    )
+    assert result.frames.shape == (1, 2, 2, 3, side, side)
+    with pytest.raises(ValueError, match="multiples of the VAE factor 4"):
+        pipeline(torch.rand(1, 3, 18, 18), num_views=2, num_frames=2, num_steps=1)
+
+
+@pytest.mark.parametrize(
+    ("hvg", "ablation", "expected"),
+    [
+        (0.72, 0.40, "follows the bone maps"),
+        (0.45, 0.40, "uses the bone maps"),
+        (0.45, 0.44, "does not yet clearly follow"),
+    ],
+)
+def test_honest_paragraph_says_what_the_figures_show(tmp_path, hvg, ablation, expected):
+    from hvg_model.demo_report import ReportData, honest_paragraph
+
+    data = ReportData(
+        settings={"size": 64},
+        baseline="human4dit",
+        videos={},
+        reference_png=tmp_path / "reference.png",
+        metrics={
+            "hvg": {"iou": hvg},
+            "pose_ablation": {"iou": ablation},
+            "reference_copy": {"iou": 0.55},
+        },
+        notes={},
+        learning={"vae_heldout_iou": 0.48, "vae_heldout_psnr": 18.3},
+        timings={},
+        loss_plot=tmp_path / "losses.png",
+    )
+    text = honest_paragraph(data)
+    assert expected in text
+    assert "reaches IoU 0.48" in text and f"IoU {hvg:.2f}" in text

@@ -207,8 +207,10 @@ def run_demo(
         f"training the tiny VAE for {settings.vae_steps} steps",
         lambda: demo_train.train_demo_vae(out, dirs, settings),
     )
+    vae_iou = demo_train.vae_silhouette_iou(vae.path, dirs.test, settings.frame_window)
     echo(f"      VAE reconstruction PSNR: train {vae.train_psnr:.1f} dB, held-out "
-         f"{vae.heldout_psnr:.1f} dB")  # fmt: skip
+         f"{vae.heldout_psnr:.1f} dB (flat image {vae.flat_psnr:.1f} dB); held-out "
+         f"silhouette IoU {vae_iou:.2f}")  # fmt: skip
     svd_dir = demo_train.build_demo_svd_dir(out, vae.path, settings.seed)
     stage1 = stages.run(
         "stage1",
@@ -254,6 +256,7 @@ def run_demo(
             "vae_heldout_psnr": vae.heldout_psnr,
             "vae_untrained_psnr": vae.untrained_psnr,
             "flat_background_psnr": vae.flat_psnr,
+            "vae_heldout_iou": vae_iou,
             "vae_scaling_factor": vae.scaling_factor,
             "vae_first_loss": vae.losses[0],
             "vae_last_loss": vae.losses[-1],

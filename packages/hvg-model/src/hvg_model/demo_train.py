@@ -99,6 +99,28 @@ def train_demo_vae(out: Path, dirs: DataDirs, settings: DemoSettings) -> Any:
     )
 
 
+@torch.no_grad()
+def vae_silhouette_iou(vae_dir: Path, test_dir: Path, clip_frames: int) -> float:
+    """Silhouette IoU of the trained VAE's reconstruction of the held-out frames.
+
+    Every generated video is decoded by this VAE, so this is the ceiling of the generated
+    videos' IoU: what a denoiser that predicted the true latents exactly would score.
+    """
+    from diffusers import AutoencoderKLTemporalDecoder
+
+    from hvg_model.demo_eval import silhouette_iou
+    from hvg_model.training.vae import load_shard_videos, reconstruct
+
+    vae = AutoencoderKLTemporalDecoder.from_pretrained(vae_dir).eval()
+    videos, _ = load_shard_videos(test_dir)
+    frames = min(clip_frames, videos.shape[2])
+    clips = videos[:, :, : videos.shape[2] // frames * frames].unflatten(2, (-1, frames))
+    real = clips.flatten(0, 2).float() / 255  # (K, T, 3, H, W)
+    decoded = torch.stack([reconstruct(vae, clip) for clip in real])
+    background = torch.tensor(DEMO_BACKGROUND, dtype=torch.float32) / 255
+    return silhouette_iou(real.flatten(0, 1), decoded.flatten(0, 1), background)
+
+
 def build_demo_svd_dir(out: Path, vae_dir: Path, seed: int) -> Path:
     """A tiny SVD directory (``out/svd``) whose ``vae/`` is the trained VAE.
 
@@ -244,4 +266,5 @@ __all__ = [
     "stage_overrides",
     "train_demo_vae",
     "train_stage",
+    "vae_silhouette_iou",
 ]
