@@ -154,7 +154,7 @@ class AnalyticRenderer:
         hit, key = _resolve_rows(rows, keys, self.max_pairs)
         if hit.numel() == 0:
             return
-        keys.index_fill_(0, hit, _NO_HIT)
+        keys.scatter_(0, hit, _NO_HIT)
         span = key & _LOW32
         z = (key >> 32).to(torch.int32).view(torch.float32)
         # Per-span rows: Q d = alpha + beta u along the span's image row, ray d = (dx, dy, 1).
@@ -170,14 +170,14 @@ class AnalyticRenderer:
         facing = torch.addcmul(torch.addcmul(nz, nx, dx), ny, dy)
         inv = torch.where(facing > 0, -inv, inv)
         out = hit.add_(start * hw)
-        depth.index_copy_(0, out, dx.square_().addcmul_(dy, dy).add_(1.0).sqrt_().mul_(z))
+        depth.scatter_(0, out, dx.square_().addcmul_(dy, dy).add_(1.0).sqrt_().mul_(z))
         # Normal planes of item i start at 3 i hw = (out - pixel) + 2 i hw: shift out by 2 i hw.
         plane = rows["plane_shift"].index_select(0, span).add_(out).add_(2 * start * hw)
-        normal.index_copy_(0, plane, nx.mul_(inv))
-        normal.index_copy_(0, plane.add_(hw), ny.mul_(inv))
-        normal.index_copy_(0, plane.add_(hw), nz.mul_(inv))
-        index.index_copy_(0, out, rows["ellipsoid"].index_select(0, span))
-        mask.index_fill_(0, out, True)
+        normal.scatter_(0, plane, nx.mul_(inv))
+        normal.scatter_(0, plane.add_(hw), ny.mul_(inv))
+        normal.scatter_(0, plane.add_(hw), nz.mul_(inv))
+        index.scatter_(0, out, rows["ellipsoid"].index_select(0, span))
+        mask.scatter_(0, out, True)
 
 
 def _instance_table(
