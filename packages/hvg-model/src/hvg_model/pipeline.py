@@ -24,8 +24,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from hvg_core.errors import InputError
 
-from hvg_model.conditioning import check_images, decode_latents, encode_reference
+from hvg_model.conditioning import (
+    check_images,
+    decode_latents,
+    denoiser_sample,
+    encode_reference,
+)
 from hvg_model.denoising_net import HVGDenoisingNet
 from hvg_model.embeddings import relative_rotations
 from hvg_model.loading import HVG_COMPONENTS, check_model_dir, load_frozen_components, load_svd_unet
@@ -95,10 +101,7 @@ class HVGDenoiser:
         shared = conditioning.shared
         dtype = self.net.dtype
         image_latents = shared["image_latents"][rows].to(latents.device, dtype)
-        image_latents = image_latents[:, None, None].expand(
-            n, views, frames, *image_latents.shape[1:]
-        )
-        sample = torch.cat([latents.to(dtype), image_latents], dim=3).flatten(0, 1)
+        sample = denoiser_sample(latents.to(dtype), image_latents)  # as training builds it
         reference = {
             key[len(REFERENCE_PREFIX) :]: value[rows]
             for key, value in shared.items()
@@ -313,7 +316,9 @@ class HVGPipeline:
         from hvg_sampler import Conditioning
 
         if uncond not in UNCOND_MODES:
-            raise ValueError(f"uncond must be one of {UNCOND_MODES}, got {uncond!r}")
+            raise InputError(
+                f"uncond must be one of {UNCOND_MODES}, got {uncond!r}", field="uncond"
+            )
         device = self.device
         with torch.no_grad():
             encoded = encode_reference(
@@ -434,7 +439,10 @@ class HVGPipeline:
         check_images(reference_image, "reference_image")
         if align_reference:
             if pose_maps is None:
-                raise ValueError("align_reference needs pose_maps (the first frame's crop)")
+                raise InputError(
+                    "align_reference needs pose_maps (the first frame's crop)",
+                    field="align_reference",
+                )
             reference_image = align_reference_to_pose(reference_image, pose_maps, reference_mask)
         batch, _, height, width = reference_image.shape
         views, frames = _views_and_frames(
@@ -442,9 +450,10 @@ class HVGPipeline:
         )
         factor = self.vae_scale_factor
         if height % factor or width % factor:
-            raise ValueError(
+            raise InputError(
                 f"reference_image height and width must be multiples of the VAE factor {factor}, "
-                f"got {height}×{width}"
+                f"got {height}×{width}",
+                field="reference_image",
             )
         generator = torch.Generator().manual_seed(seed)
         cond, uncond = self.conditioning(
@@ -534,9 +543,10 @@ def align_reference_to_pose(
     from hvg_model.conditioning import align_reference, pose_silhouette
 
     if pose_maps.ndim != 6 or pose_maps.shape[0] != reference_image.shape[0]:
-        raise ValueError(
+        raise InputError(
             f"pose_maps must have shape (B, V, T, C, H, W) with B = {reference_image.shape[0]}, "
-            f"got {tuple(pose_maps.shape)}"
+            f"got {tuple(pose_maps.shape)}",
+            field="pose_maps",
         )
     target = pose_silhouette(pose_maps[:, 0, 0])
     return align_reference(reference_image, target, reference_mask)[0]
@@ -590,19 +600,23 @@ def _views_and_frames(
             or pose_maps.shape[0] != batch
             or pose_maps.shape[-2:] != (height, width)
         ):
-            raise ValueError(
+            raise InputError(
                 f"pose_maps must have shape (B, V, T, C_pose, H, W) = ({batch}, V, T, C, {height}, "
-                f"{width}), got {tuple(pose_maps.shape)}"
+                f"{width}), got {tuple(pose_maps.shape)}",
+                field="pose_maps",
             )
         views, frames = int(pose_maps.shape[1]), int(pose_maps.shape[2])
     if rotations is not None:
         if rotations.ndim != 4 or rotations.shape[0] != batch or rotations.shape[-2:] != (3, 3):
-            raise ValueError(
-                f"rotations must have shape (B, V, 3, 3), got {tuple(rotations.shape)}"
+            raise InputError(
+                f"rotations must have shape (B, V, 3, 3), got {tuple(rotations.shape)}",
+                field="rotations",
             )
         if views is not None and rotations.shape[1] != views:
-            raise ValueError(f"rotations have {rotations.shape[1]} views, pose_maps {views}")
+            raise InputError(
+                f"rotations have {rotations.shape[1]} views, pose_maps {views}", field="rotations"
+            )
         views = int(rotations.shape[1])
     if views is None or frames is None:
-        raise ValueError("give pose_maps, or num_views/rotations and num_frames")
+        raise InputError("give pose_maps, or num_views/rotations and num_frames", field="pose_maps")
     return views, frames
