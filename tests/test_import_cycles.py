@@ -211,14 +211,6 @@ def test_the_checker_finds_a_circle_and_skips_function_and_type_checking_imports
 KNOWN_DEPENDENCY_CIRCLES: dict[str, list[frozenset[str]]] = {
     # demo <-> demo_eval: the demo split (issue 16, item 4, "demo report templating").
     "hvg_model": [frozenset({"hvg_model.demo", "hvg_model.demo_eval"})],
-    # pose_codec defers `signals.BUILTIN_SIGNALS`, signals.bonemap imports pose_codec: the PoseSpec
-    # work (issue 16, item 1) added it; the signal table belongs beside the codec or the registry.
-    "hvg_bonemap": [
-        frozenset({"hvg_bonemap.pose_codec", "hvg_bonemap.signals", "hvg_bonemap.signals.bonemap"})
-    ],
-    # shards defers `pipeline.config_from_json`, pipeline imports shards: the PoseSpec work
-    # (issue 16, item 1) added it; reading a RenderConfig belongs in hvg_data.config.
-    "hvg_data": [frozenset({"hvg_data.pipeline", "hvg_data.shards"})],
 }
 
 

@@ -10,8 +10,8 @@ Pure tensor functions (kornia style). The three forms of a pose signal are:
   code (nearer is brighter, the pelvis at 0.5, background 0) and the normal code ``(n + 1) / 2``
   (background 0), or a drawn signal such as ``skeleton2d``.
 
-The pelvis distance (the depth code's reference) is computed only here
-(:func:`pelvis_distance`).
+The value codes themselves (depth, normal, pelvis distance) live in
+:mod:`hvg_bonemap.pose_encoding` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -22,71 +22,32 @@ import torch
 
 from hvg_bonemap._validation import check_trailing_shape
 from hvg_bonemap.cameras import Cameras
+from hvg_bonemap.pose_encoding import (
+    MIN_DEPTH_CODE,
+    depth_code,
+    load_normal,
+    normal_code,
+    pelvis_distance,
+    store_normal,
+)
 from hvg_bonemap.pose_spec import PoseSpec, PoseSpecError
 from hvg_bonemap.renderers.output import BoneMap
-from hvg_bonemap.skeleton import JOINT_INDEX
+from hvg_bonemap.signals import BUILTIN_SIGNALS
 
-#: Lowest depth code of a body pixel, so that the body never reads as background (0).
-MIN_DEPTH_CODE = 1.0 / 255.0
-
-
-def pelvis_distance(joints: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
-    """Distance from camera centres to the pelvis, the reference of the depth code.
-
-    Args:
-        joints: ``(..., 55, 3)`` world joints, or pelvis positions ``(..., 3)``.
-        centers: ``(..., 3)`` camera centres (``Cameras.centers``), broadcasting with ``...``.
-
-    Returns:
-        ``(...)`` metres.
-    """
-    pelvis = joints[..., JOINT_INDEX["pelvis"], :] if joints.shape[-2:] == (55, 3) else joints
-    return (pelvis.to(centers) - centers).norm(dim=-1)
-
-
-def depth_code(
-    depth: torch.Tensor, mask: torch.Tensor, reference: torch.Tensor, depth_range: float
-) -> torch.Tensor:
-    """Depth in metres -> code in [0, 1]: ``clamp(0.5 + (reference - depth) / range, 1/255, 1)``.
-
-    Args:
-        depth: ``(..., H, W)`` Euclidean depth, metres.
-        mask: ``(..., H, W)`` bool body pixels.
-        reference: ``(...)`` reference distance (:func:`pelvis_distance`).
-        depth_range: Metres spanned by the code.
-
-    Returns:
-        ``(..., 1, H, W)`` float32, 0 on the background.
-    """
-    ref = reference.to(torch.float32)[..., None, None]
-    value = (0.5 + (ref - depth.float()) / depth_range).clamp(MIN_DEPTH_CODE, 1.0)
-    return torch.where(mask, value, torch.zeros_like(value))[..., None, :, :]
-
-
-def normal_code(normal: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Unit normals -> code in [0, 1]: ``(n + 1) / 2``.
-
-    Args:
-        normal: ``(..., 3, H, W)`` camera-space unit normals.
-        mask: ``(..., H, W)`` bool body pixels.
-
-    Returns:
-        ``(..., 3, H, W)`` float32, 0 on the background.
-    """
-    value = 0.5 * (normal.float() + 1.0)
-    return torch.where(mask[..., None, :, :], value, torch.zeros_like(value))
-
-
-def store_normal(normal: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Unit normals ``(..., 3, H, W)`` -> uint8 ``round((n + 1) * 127.5)``, 0 on the background."""
-    encoded = ((normal.float() + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
-    return encoded * mask[..., None, :, :].to(torch.uint8)
-
-
-def load_normal(stored: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Inverse of :func:`store_normal`: ``(..., 3, H, W)`` float32 in [-1, 1], 0 on background."""
-    normal = stored.float() / 127.5 - 1.0
-    return normal * mask[..., None, :, :].to(normal.dtype)
+__all__ = [
+    "MIN_DEPTH_CODE",
+    "check_pose_input",
+    "decode",
+    "depth_code",
+    "encode",
+    "load_normal",
+    "normal_code",
+    "pelvis_distance",
+    "pose_input",
+    "pose_input_from_stored",
+    "signal_for",
+    "store_normal",
+]
 
 
 def encode(bonemap: BoneMap) -> tuple[torch.Tensor, torch.Tensor]:
@@ -156,8 +117,6 @@ def signal_for(spec: PoseSpec, signal_class: Any = None, **options: Any) -> Any:
         **options: Extra constructor arguments (e.g. ``faces`` of ``body_normal``).
     """
     if signal_class is None:
-        from hvg_bonemap.signals import BUILTIN_SIGNALS
-
         if spec.signal not in BUILTIN_SIGNALS:
             raise PoseSpecError(f"no built-in signal {spec.signal!r}", field="signal")
         signal_class = BUILTIN_SIGNALS[spec.signal]

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hvg_bonemap._validation import BoneMapInputError
+from hvg_bonemap.pose_encoding import DEFAULT_DEPTH_RANGE
 
 POSE_SPEC_VERSION = 1
 """Version written by :meth:`PoseSpec.to_dict`; bump when a field changes meaning."""
@@ -61,7 +62,7 @@ class PoseSpec:
 
     signal: str = "bonemap"
     layout: tuple[tuple[str, int], ...] = (("depth", 1), ("normal", 3))
-    depth_range: float = 2.0
+    depth_range: float = DEFAULT_DEPTH_RANGE
     bones: str = "paper"
     radii: str = "thin"
     alignment: str = "pelvis_window"

@@ -91,6 +91,13 @@ class RenderConfig:
         data["background"] = list(self.background)
         return data
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RenderConfig:
+        """Inverse of :meth:`to_json`."""
+        values = dict(data)
+        values["background"] = tuple(values["background"])
+        return cls(**values)
+
     def hash(self) -> str:
         """SHA-256 (first 16 hex digits) of everything that changes the shard contents.
 

@@ -401,7 +401,7 @@ def render_subject_task(task: dict[str, Any]) -> dict[str, Any]:
         ``"failure"``) or ``"fatal"`` (plus ``"reason"`` and ``"file"``: a missing resource).
     """
     result = {"shard": task["shard"], "position": task["position"], "subject": task["subject"]}
-    config = config_from_json(task["config"])
+    config = RenderConfig.from_json(task["config"])
     try:
         adapter = _task_adapter(task)
         sample, failure = render_one(adapter, task["subject"], config, task["smplx_model_dir"])
@@ -411,13 +411,6 @@ def render_subject_task(task: dict[str, Any]) -> dict[str, Any]:
         return {**result, "status": "failed", "failure": failure}
     save_part(Path(task["part"]), sample)
     return {**result, "status": "ok"}
-
-
-def config_from_json(data: dict[str, Any]) -> RenderConfig:
-    """Inverse of :meth:`RenderConfig.to_json`."""
-    values = dict(data)
-    values["background"] = tuple(values["background"])
-    return RenderConfig(**values)
 
 
 # ----------------------------------------------------------------------------- driver side

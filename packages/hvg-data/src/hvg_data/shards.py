@@ -355,9 +355,9 @@ class Manifest:
 
     def __post_init__(self) -> None:
         if self.pose_spec is None and "radii" in self.config:
-            from hvg_data.pipeline import config_from_json
+            from hvg_data.config import RenderConfig
 
-            self.pose_spec = config_from_json(self.config).pose_spec.to_dict()
+            self.pose_spec = RenderConfig.from_json(self.config).pose_spec.to_dict()
 
     @property
     def num_samples(self) -> int:

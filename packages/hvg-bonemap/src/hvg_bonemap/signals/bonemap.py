@@ -9,8 +9,12 @@ import torch
 from hvg_bonemap._validation import as_float_tensor, check_trailing_shape
 from hvg_bonemap.cameras import Cameras
 from hvg_bonemap.ellipsoids import ellipsoids_from_joints
-from hvg_bonemap.pose_codec import depth_code, normal_code, pelvis_distance
-from hvg_bonemap.pose_spec import DEFAULT_POSE_SPEC
+from hvg_bonemap.pose_encoding import (
+    DEFAULT_DEPTH_RANGE,
+    depth_code,
+    normal_code,
+    pelvis_distance,
+)
 from hvg_bonemap.renderers.output import BoneMap
 from hvg_bonemap.rendering import render
 from hvg_bonemap.skeleton import DEFAULT_BONE_SET, Bone
@@ -24,13 +28,13 @@ def encode_normal(bonemap: BoneMap) -> torch.Tensor:
 def encode_depth(
     bonemap: BoneMap,
     reference_distance: torch.Tensor,
-    depth_range: float = DEFAULT_POSE_SPEC.depth_range,
+    depth_range: float = DEFAULT_DEPTH_RANGE,
 ) -> torch.Tensor:
     """Depth mapped to [0, 1] around a reference distance: nearer is brighter, background 0.
 
     ``value = clamp(0.5 + (reference - depth) / depth_range, 1/255, 1)`` on the body, so the
     pelvis sits at 0.5 and the code does not depend on how far the camera is; body pixels never
-    reach the background value 0 (:func:`hvg_bonemap.pose_codec.depth_code`).
+    reach the background value 0 (:func:`hvg_bonemap.pose_encoding.depth_code`).
 
     Args:
         bonemap: Rendered maps with batch ``...``.
@@ -66,7 +70,7 @@ class BoneMapSignal:
         self,
         bones: str | tuple[Bone, ...] = DEFAULT_BONE_SET,
         radii: str | Mapping[str, float] | None = None,
-        depth_range: float = DEFAULT_POSE_SPEC.depth_range,
+        depth_range: float = DEFAULT_DEPTH_RANGE,
         backend: str = "analytic",
     ) -> None:
         self.bones = bones
