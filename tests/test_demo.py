@@ -52,7 +52,10 @@ def test_the_model_learns(smallest_demo):
     # At the smallest size the VAE reconstructs a person it never saw only coarsely (a random
     # VAE scores about 16 dB, a flat background image about 21.7 dB).
     assert learning["vae_heldout_psnr"] >= 18.0
+    assert learning["vae_heldout_psnr"] > learning["vae_untrained_psnr"] + 1.0
     assert learning["vae_last_loss"] < learning["vae_first_loss"]
+    # The VAE's own held-out silhouettes bound every generated video's IoU.
+    assert 0.0 < learning["vae_heldout_iou"] <= 1.0
     assert learning["model_loss"] < learning["predict_zero_loss"]
 
 

@@ -70,9 +70,9 @@ class DemoSettings:
     latent_channels: int = 16
     vae_steps: int = 250
     vae_batch_clips: int = 2
-    stage1_steps: int = 250
+    stage1_steps: int = 800
     stage1_batch: int = 2
-    stage2_steps: int = 100
+    stage2_steps: int = 150
     lr: float = 1e-3
     views: int = 4
     frames: int = 8
@@ -104,8 +104,8 @@ SMALLEST = DemoSettings(
     frame_overlap=1,
 )
 
-#: A longer run for a better picture (about three times the default's time).
-QUALITY = DemoSettings(subjects=24, vae_steps=600, stage1_steps=700, stage2_steps=300, steps=20)
+#: A longer run for a better picture (about two and a half times the default's time).
+QUALITY = DemoSettings(subjects=24, vae_steps=600, stage1_steps=2000, stage2_steps=400, steps=20)
 
 
 @dataclass
@@ -338,7 +338,7 @@ def resolve_settings(smallest: bool, quality: bool, options: dict[str, Any]) -> 
 @click.option("--baseline", default=None, help=f"Registered sampler to compare with [default: {DemoSettings.baseline}].")  # fmt: skip
 @click.option("--executor", type=click.Choice(["ray", "local"]), default=None, help=f"Render on Ray Data or in this process [default: {DemoSettings.executor}].")  # fmt: skip
 @click.option("--smallest", is_flag=True, help="The smallest settings that run every stage and still learn (about a minute; CI).")  # fmt: skip
-@click.option("--quality", is_flag=True, help="A longer run (more subjects and steps; about three times the default).")  # fmt: skip
+@click.option("--quality", is_flag=True, help="A longer run (more subjects and steps; about 2.5 times the default).")  # fmt: skip
 @click.option("--seed", type=int, default=None, help="Seed of data, training and sampling [default: 0].")  # fmt: skip
 def demo(out: str, smallest: bool, quality: bool, **options: Any) -> None:
     """Train a tiny HVG model from nothing on synthetic people, generate, evaluate, report.

@@ -41,7 +41,10 @@ class VAETrainSettings:
         clip_frames: Consecutive frames per clip (the decoder's ``num_frames``).
         lr: AdamW learning rate (cosine decay to 10 % after a short warm-up).
         kl_weight: Weight of the mean per-element KL divergence.
-        foreground_weight: Extra reconstruction weight of subject pixels (stored masks).
+        foreground_weight: Extra reconstruction weight of subject pixels (stored masks). 1
+            (subject pixels count twice) keeps the background clean: with 4, the demo's VAE
+            tinted the grey background and its held-out silhouette IoU fell from 0.61 to 0.48
+            (250 steps, 64², people filling 20 % of the frame).
         seed: Seed of initial weights, clip order and posterior samples.
     """
 
@@ -50,7 +53,7 @@ class VAETrainSettings:
     clip_frames: int = 4
     lr: float = 2e-3
     kl_weight: float = 1e-4
-    foreground_weight: float = 4.0
+    foreground_weight: float = 1.0
     seed: int = 0
 
 
