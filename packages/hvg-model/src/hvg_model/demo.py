@@ -343,7 +343,7 @@ def resolve_settings(smallest: bool, quality: bool, options: dict[str, Any]) -> 
 def demo(out: str, smallest: bool, quality: bool, **options: Any) -> None:
     """Train a tiny HVG model from nothing on synthetic people, generate, evaluate, report.
 
-    About 10 minutes on 2 CPU cores with the defaults; --smallest takes about a minute.
+    About 7 minutes on 2 CPU cores with the defaults (at most 10); --smallest takes under a minute.
     """
     import torch
     from transformers.utils import logging as transformers_logging
