@@ -39,12 +39,14 @@ __all__ = [
     "check_pose_input",
     "decode",
     "depth_code",
+    "draws_mesh",
     "encode",
     "load_normal",
     "normal_code",
     "pelvis_distance",
     "pose_input",
     "pose_input_from_stored",
+    "signal_class_for",
     "signal_for",
     "store_normal",
 ]
@@ -116,10 +118,7 @@ def signal_for(spec: PoseSpec, signal_class: Any = None, **options: Any) -> Any:
         signal_class: The registered signal class; default: hvg-bonemap's built-in of that name.
         **options: Extra constructor arguments (e.g. ``faces`` of ``body_normal``).
     """
-    if signal_class is None:
-        if spec.signal not in BUILTIN_SIGNALS:
-            raise PoseSpecError(f"no built-in signal {spec.signal!r}", field="signal")
-        signal_class = BUILTIN_SIGNALS[spec.signal]
+    signal_class = signal_class_for(spec, signal_class)
     if not isinstance(signal_class, type):
         return signal_class
     known = getattr(signal_class, "spec_options", ())
@@ -132,21 +131,60 @@ def signal_for(spec: PoseSpec, signal_class: Any = None, **options: Any) -> Any:
     return signal_class(**{k: v for k, v in values.items() if k in known}, **options)
 
 
+def signal_class_for(spec: PoseSpec, signal_class: Any = None) -> Any:
+    """The class (or instance) drawing ``spec``: ``signal_class``, else the built-in of that name.
+
+    Raises:
+        PoseSpecError: No class given and no built-in signal of that name (``field="signal"``).
+    """
+    if signal_class is not None:
+        return signal_class
+    if spec.signal not in BUILTIN_SIGNALS:
+        raise PoseSpecError(f"no built-in signal {spec.signal!r}", field="signal")
+    return BUILTIN_SIGNALS[spec.signal]
+
+
+def draws_mesh(spec: PoseSpec, signal_class: Any = None) -> bool:
+    """Whether ``spec``'s signal is drawn from a posed body mesh (``body_normal``), not joints."""
+    return bool(getattr(signal_class_for(spec, signal_class), "draws_mesh", False))
+
+
 def pose_input(
-    spec: PoseSpec, joints: torch.Tensor, cameras: Cameras, signal_class: Any = None
+    spec: PoseSpec,
+    joints: torch.Tensor,
+    cameras: Cameras,
+    signal_class: Any = None,
+    *,
+    mesh: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor:
-    """Joints seen by (already aligned) cameras -> network input, drawn by the spec's signal.
+    """Joints (or a body mesh) seen by (already aligned) cameras -> network input.
 
     Args:
         spec: The pose spec.
         joints: ``(..., 55, 3)`` world joints; ``...`` broadcasts with the camera batch.
         cameras: Aligned cameras (:func:`hvg_bonemap.alignment.align_cameras`).
         signal_class: The registered signal class (default: the built-in).
+        mesh: ``(vertices (..., N, 3), faces (F, 3))``, the posed world-space body mesh, for
+            signals drawn from it (:func:`draws_mesh`, e.g. ``body_normal``); ``...`` as
+            ``joints``.
 
     Returns:
         ``(..., spec.channels, H, W)`` float32 in [0, 1].
+
+    Raises:
+        PoseSpecError: A mesh signal without ``mesh`` (``field="mesh"``).
     """
-    maps = signal_for(spec, signal_class)(joints, cameras)
+    if draws_mesh(spec, signal_class):
+        if mesh is None:
+            raise PoseSpecError(
+                f"the {spec.signal!r} signal is drawn from the posed body mesh: pass "
+                "mesh=(vertices, faces) (e.g. from an SMPL-X body, hvg_bonemap.SMPLXBody)",
+                field="mesh",
+            )
+        vertices, faces = mesh
+        maps = signal_for(spec, signal_class, faces=faces)(vertices, cameras)
+    else:
+        maps = signal_for(spec, signal_class)(joints, cameras)
     check_pose_input(spec, maps)
     return maps.float()
 
@@ -158,6 +196,8 @@ def pose_input_from_stored(
     joints: torch.Tensor,
     cameras: Cameras,
     signal_class: Any = None,
+    *,
+    mesh: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """Network input of a stored sample: decoded bone maps, or the signal drawn from its joints.
 
@@ -168,6 +208,8 @@ def pose_input_from_stored(
         joints: ``(T, 55, 3)`` world joints of the frames.
         cameras: The stored (aligned) cameras of the views, batch ``(V,)``, at the maps' size.
         signal_class: The registered signal class for specs not made from bone maps.
+        mesh: ``(vertices (T, N, 3), faces (F, 3))`` of the frames, for mesh signals
+            (``body_normal``; built from the stored SMPL-X parameters).
 
     Returns:
         ``(V, T, spec.channels, H, W)`` float32 in [0, 1].
@@ -175,7 +217,9 @@ def pose_input_from_stored(
     if spec.from_bone_maps:
         reference = pelvis_distance(joints[None], cameras.centers[:, None])
         return decode(spec, depth, normal, reference)
-    return pose_input(spec, joints[None], cameras[:, None], signal_class)
+    if mesh is not None:
+        mesh = (mesh[0][None], mesh[1])
+    return pose_input(spec, joints[None], cameras[:, None], signal_class, mesh=mesh)
 
 
 #: Fields compared between a consumer's spec and the spec pose input says it was made with.

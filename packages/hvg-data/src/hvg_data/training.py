@@ -130,6 +130,10 @@ class MultiViewDataset:
             decoded from the stored maps, others drawn from the stored joints and cameras).
         signal_class: The registered class of ``pose_spec``'s signal, for signals that are
             not hvg-bonemap built-ins.
+        smplx_model: Folder (or ``.npz``) of the SMPL-X model files, for signals drawn from the
+            body mesh (``body_normal``): the mesh of each item is built from its stored SMPL-X
+            parameters and settings (:func:`posed_smplx_mesh`). The shards must have been
+            rendered with ``--body-model smplx`` so that the mesh matches the stored joints.
 
     Attributes:
         stored_spec: The ``PoseSpec`` the shards were rendered with (the manifest's; old
@@ -138,7 +142,9 @@ class MultiViewDataset:
     Raises:
         InputError: No manifest, a shard that fails :func:`verify_shard`, no sample has
             enough views/frames, or ``pose_spec`` draws other bones or windows than the shards
-            (``field="pose_spec.<field>"``).
+            (``field="pose_spec.<field>"``); for a mesh signal: no ``smplx_model``
+            (``field="smplx_model"``) or shards whose joints were not made by the SMPL-X body
+            (``field="config.body_model"`` of ``manifest.json``).
     """
 
     def __init__(
@@ -154,6 +160,7 @@ class MultiViewDataset:
         dataset_filter: tuple[str, ...] | None = None,
         pose_spec: Any = None,
         signal_class: Any = None,
+        smplx_model: str | PathLike[str] | None = None,
     ) -> None:
         import h5py
 
@@ -176,6 +183,12 @@ class MultiViewDataset:
                     field=f"pose_spec.{name}",
                 )
         self.pose_spec, self.signal_class = pose_spec, signal_class
+        self.smplx_model = None
+        if pose_spec is not None and not pose_spec.from_bone_maps:
+            from hvg_bonemap.pose_codec import draws_mesh
+
+            if draws_mesh(pose_spec, signal_class):
+                self.smplx_model = check_mesh_source(self.root, self.manifest, smplx_model)
         self.paths = {
             name: verify_shard(self.root, record) for name, record in self.manifest.shards.items()
         }
@@ -199,9 +212,33 @@ class MultiViewDataset:
             )
         self._handles: dict[str, Any] = {}
         self._pid = os.getpid()
+        if self.smplx_model is not None:
+            self._check_model_files()
 
     def __len__(self) -> int:
         return len(self.items)
+
+    def _check_model_files(self) -> None:
+        """Refuse a mesh signal whose SMPL-X folder lacks a gender the fits were made with."""
+        import json
+
+        from hvg_bonemap.bodies.smplx_body import MissingModelFileError, _model_file
+
+        genders = set()
+        for shard, group_name, _, _ in self.items:
+            settings = json.loads(self._file(shard)["samples"][group_name].attrs["smplx_settings"])
+            genders.add(str(settings.get("gender", "neutral")))
+        for gender in sorted(genders):
+            try:
+                _model_file(self.smplx_model, gender)
+            except MissingModelFileError as error:
+                raise InputError(
+                    f"{error} (the shards' fits were made with the {gender} model)",
+                    path=self.smplx_model,
+                    field="smplx_model",
+                ) from error
+            finally:
+                self.close()
 
     def set_epoch(self, epoch: int) -> None:
         """Change the per-epoch view/frame draws."""
@@ -263,7 +300,10 @@ class MultiViewDataset:
         joints = torch.from_numpy(data["joints"]).float()
         extra = {}
         if self.pose_spec is not None:
-            extra["pose"] = self._pose(depth, normal, joints, K, R, t)
+            mesh = None
+            if self.smplx_model is not None:
+                mesh = posed_smplx_mesh(data["smplx"], data["smplx_settings"], self.smplx_model)
+            extra["pose"] = self._pose(depth, normal, joints, K, R, t, mesh)
         return {
             "images": images,
             "masks": masks,
@@ -284,7 +324,9 @@ class MultiViewDataset:
             "index": torch.tensor(index),
         }
 
-    def _pose(self, depth: Any, normal: Any, joints: Any, K: Any, R: Any, t: Any) -> Any:
+    def _pose(
+        self, depth: Any, normal: Any, joints: Any, K: Any, R: Any, t: Any, mesh: Any = None
+    ) -> Any:
         """Pose input ``(V, T, C, H, W)`` of one item through ``hvg_bonemap.pose_codec``."""
         from hvg_bonemap.cameras import Cameras
         from hvg_bonemap.pose_codec import pose_input_from_stored
@@ -292,7 +334,7 @@ class MultiViewDataset:
         size = depth.shape[-1]
         cameras = Cameras(K, R, t, int(size), int(depth.shape[-2]))
         return pose_input_from_stored(
-            self.pose_spec, depth, normal, joints, cameras, self.signal_class
+            self.pose_spec, depth, normal, joints, cameras, self.signal_class, mesh=mesh
         )
 
     def close(self) -> None:
@@ -305,6 +347,97 @@ class MultiViewDataset:
         state = dict(self.__dict__)
         state["_handles"] = {}  # h5py handles do not pickle; workers reopen lazily
         return state
+
+
+#: What a mesh signal needs, said wherever the SMPL-X model folder is missing.
+SMPLX_MODEL_HELP = (
+    "the body_normal pose signal is drawn from the SMPL-X body mesh, which shards do not store: "
+    "the mesh of each sample is rebuilt from its stored SMPL-X parameters, which needs the "
+    "SMPL-X model files. Download them from https://smpl-x.is.tue.mpg.de (licence required), "
+    "put SMPLX_NEUTRAL.npz (and SMPLX_MALE.npz, SMPLX_FEMALE.npz for fits made with those) in "
+    "a folder, e.g. models/smplx/, and pass it with --smplx-model DIR (config data.smplx_model)"
+)
+
+
+def check_mesh_source(
+    root: Path, manifest: Manifest, smplx_model: str | PathLike[str] | None
+) -> Path:
+    """Check that the samples of ``root`` can be given a body mesh; return the model path.
+
+    Raises:
+        InputError: ``smplx_model`` missing or not there (``field="smplx_model"``), or the
+            manifest's render config used another body model than ``smplx`` (its joints would
+            not match the mesh; ``field="config.body_model"``).
+    """
+    if smplx_model is None:
+        raise InputError(SMPLX_MODEL_HELP, field="smplx_model")
+    model = Path(smplx_model)
+    if not model.exists():
+        raise InputError(
+            f"no SMPL-X model folder or file here; {SMPLX_MODEL_HELP}",
+            path=model,
+            field="smplx_model",
+        )
+    body_model = manifest.config.get("body_model", "builtin")
+    if body_model != "smplx":
+        raise InputError(
+            f"these shards were rendered with body model {body_model!r}: their joints and bone "
+            "maps would not match the SMPL-X mesh the body_normal signal is drawn from; "
+            "re-render them with `hvg-data render --body-model smplx --smplx-model-dir DIR`",
+            path=root / "manifest.json",
+            field="config.body_model",
+        )
+    return model
+
+
+def posed_smplx_mesh(
+    smplx: dict[str, np.ndarray], settings: dict[str, Any], model: str | PathLike[str]
+) -> tuple[Any, Any]:
+    """World-space SMPL-X mesh of stored parameters, posed like the shards' joints.
+
+    The body is built with the fit's settings (gender, hand PCA, hand mean) and the dataset's
+    world transform is applied exactly as to the joints (``hvg_data.body``).
+
+    Args:
+        smplx: ``(T, D)`` arrays of the ``SMPLXParams`` fields (``scale`` ``(T,)``).
+        settings: The ``SMPLXParams`` settings (``smplx_settings`` of a shard sample).
+        model: SMPL-X model folder or ``.npz``.
+
+    Returns:
+        ``vertices (T, N, 3)`` float32 world metres and ``faces (F, 3)`` int64 tensors.
+
+    Raises:
+        InputError: The model file of the fit's gender is missing (``field="smplx_model"``),
+            or parameters the body refuses.
+    """
+    import torch
+    from hvg_bonemap._validation import BoneMapInputError
+
+    from hvg_data.body import _smplx_body, apply_world_transform
+    from hvg_data.smplx_params import SMPLXParams
+
+    params = SMPLXParams(**{k: np.asarray(v) for k, v in smplx.items()}, **settings)
+    try:
+        body = _smplx_body(
+            str(model),
+            params.gender,
+            params.hand_pca_components,
+            params.flat_hand_mean,
+            params.betas.shape[1],
+            params.expression.shape[1],
+        )
+    except InputError as error:
+        raise type(error)(error.message, path=model, field="smplx_model") from error
+    keys = ("betas", "global_orient", "body_pose", "left_hand_pose", "right_hand_pose")
+    keys += ("jaw_pose", "leye_pose", "reye_pose", "expression", "transl")
+    try:
+        joints, vertices = body.run({key: torch.from_numpy(getattr(params, key)) for key in keys})
+    except BoneMapInputError as error:
+        raise InputError(str(error), field="smplx") from error
+    # The pelvis (joint 0) goes first so that pelvis_to_origin subtracts it from the vertices.
+    posed = np.concatenate([joints[:, :1].double().numpy(), vertices.double().numpy()], axis=1)
+    world = apply_world_transform(params, posed)[:, 1:]
+    return torch.from_numpy(world), body.faces
 
 
 def _resize(

@@ -70,6 +70,7 @@ def render_orbit_pose(
     elevation_deg: float = 0.0,
     distance: float = 3.0,
     fov_deg: float = 40.0,
+    smplx_model: str | os.PathLike[str] | None = None,
 ) -> PoseConditioning:
     """Render pose maps of a motion seen by an orbit of ``num_views`` cameras.
 
@@ -83,6 +84,8 @@ def render_orbit_pose(
         elevation_deg: Camera elevation.
         distance: Camera distance to the first frame's pelvis (metres).
         fov_deg: Vertical field of view.
+        smplx_model: SMPL-X model folder, for signals drawn from the body mesh
+            (``body_normal``; see :func:`render_camera_pose`).
 
     Returns:
         :class:`PoseConditioning`: ``pose_maps (1, V, T, C, size, size)`` and
@@ -90,7 +93,10 @@ def render_orbit_pose(
     """
     from hvg_bonemap import joints_from_smplx_params, orbit_cameras
 
-    joints = joints_from_smplx_params(params)  # (T, 55, 3)
+    if smplx_model is not None and _draws_mesh(pose_signal):
+        joints = smplx_mesh(params, smplx_model)[0]
+    else:
+        joints = joints_from_smplx_params(params)  # (T, 55, 3)
     cameras = orbit_cameras(
         num_views,
         elevation_deg=elevation_deg,
@@ -100,7 +106,9 @@ def render_orbit_pose(
         height=size,
         target=joints[0, 0],
     )
-    return render_camera_pose(params, cameras, size=size, pose_signal=pose_signal)
+    return render_camera_pose(
+        params, cameras, size=size, pose_signal=pose_signal, smplx_model=smplx_model
+    )
 
 
 def render_camera_pose(
@@ -110,6 +118,7 @@ def render_camera_pose(
     size: int,
     pose_signal: Any = "bonemap",
     crop_extent: float | None = None,
+    smplx_model: str | os.PathLike[str] | None = None,
 ) -> PoseConditioning:
     """Render pose maps of a motion seen by the given cameras (any rig: orbit, captured, …).
 
@@ -125,15 +134,17 @@ def render_camera_pose(
         size: Square output size H = W (a multiple of 8 for the pipeline).
         pose_signal: Registered pose signal, or the network's ``PoseSpec`` (or its dict).
         crop_extent: Overrides the spec's window side (metres).
+        smplx_model: SMPL-X model folder (``SMPLX_NEUTRAL.npz``, ...) for signals drawn from
+            the body mesh (``body_normal``): joints and mesh then come from the SMPL-X body
+            (:func:`smplx_mesh`), as in shards rendered with ``--body-model smplx``.
 
     Returns:
         :class:`PoseConditioning`: ``pose_maps (1, V, T, C, size, size)`` and
         ``rotations (1, V, 3, 3)``.
 
     Raises:
-        InputError: Cameras that are not a ``(V,)`` batch, or the ``body_normal`` signal (it
-            needs an SMPL-X mesh: render it with ``hvg-bonemap`` and load it with
-            :func:`load_pose_maps`).
+        InputError: Cameras that are not a ``(V,)`` batch, or the ``body_normal`` signal
+            without ``smplx_model`` (or with a missing model file).
     """
     from hvg_bonemap import joints_from_smplx_params
 
@@ -142,11 +153,63 @@ def render_camera_pose(
     spec = pose_spec_for(pose_signal)
     if crop_extent is not None:
         spec = spec.replace(crop_extent=crop_extent)
+    if smplx_model is not None and _draws_mesh(spec):
+        joints, vertices, faces = smplx_mesh(params, smplx_model)
+        return pose_conditioning(spec, joints, cameras, size=size, mesh=(vertices, faces))
     return pose_conditioning(spec, joints_from_smplx_params(params), cameras, size=size)
 
 
+def _draws_mesh(pose_signal: Any) -> bool:
+    from hvg_bonemap.pose_codec import draws_mesh
+
+    from hvg_model.pose_input import pose_spec_for, signal_class
+
+    spec = pose_spec_for(pose_signal)
+    return draws_mesh(spec, signal_class(spec.signal))
+
+
+def smplx_mesh(
+    params: dict[str, Any], smplx_model: str | os.PathLike[str], gender: str = "neutral"
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Joints and mesh of SMPL-X parameters through the real SMPL-X body.
+
+    Args:
+        params: SMPL-X parameters ``(T, D)`` (THuman-style ``scale`` ``(T,)`` and
+            ``translation`` ``(T, 3)`` are applied after the model).
+        smplx_model: Folder (or ``.npz``) of the SMPL-X model files.
+        gender: Which model file.
+
+    Returns:
+        ``joints (T, 55, 3)``, ``vertices (T, N, 3)`` float32 metres and ``faces (F, 3)``.
+
+    Raises:
+        MissingResourceError: No model file of that gender (``field="smplx_model"``).
+        InputError: Parameters the body refuses (``field="smplx"``).
+    """
+    from hvg_bonemap._validation import BoneMapInputError
+    from hvg_bonemap.bodies.smplx_body import MissingModelFileError, SMPLXBody
+    from hvg_core.errors import InputError, MissingResourceError
+
+    try:
+        body = SMPLXBody(smplx_model, gender)
+    except MissingModelFileError as error:
+        raise MissingResourceError(str(error), path=smplx_model, field="smplx_model") from error
+    except BoneMapInputError as error:
+        raise InputError(str(error), path=smplx_model, field="smplx_model") from error
+    try:
+        joints, vertices = body.run(params)
+    except BoneMapInputError as error:
+        raise InputError(str(error), field="smplx") from error
+    return joints.float(), vertices.float(), body.faces
+
+
 def pose_conditioning(
-    spec: Any, joints: torch.Tensor, cameras: Any, *, size: int
+    spec: Any,
+    joints: torch.Tensor,
+    cameras: Any,
+    *,
+    size: int,
+    mesh: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> PoseConditioning:
     """Pose input of joints seen by cameras: view alignment, then the spec's signal.
 
@@ -155,6 +218,8 @@ def pose_conditioning(
         joints: ``(T, 55, 3)`` world joints.
         cameras: Uncropped ``hvg_bonemap.Cameras`` with batch ``(V,)``.
         size: Square output side.
+        mesh: ``(vertices (T, N, 3), faces (F, 3))`` world body mesh, for signals drawn from
+            it (``body_normal``).
 
     Returns:
         :class:`PoseConditioning` with ``pose_maps (1, V, T, C, size, size)``.
@@ -167,10 +232,11 @@ def pose_conditioning(
 
     from hvg_model.pose_input import render_pose_signal
 
-    if spec.signal == "body_normal":
+    if mesh is None and _draws_mesh(spec):
         raise InputError(
-            "the body_normal signal needs an SMPL-X mesh; render it with hvg-bonemap and pass "
-            "the maps with --pose-maps",
+            f"the {spec.signal} signal is drawn from the SMPL-X body mesh: give the SMPL-X model "
+            "folder (smplx_model=DIR with SMPLX_NEUTRAL.npz, from https://smpl-x.is.tue.mpg.de), "
+            "or render the maps elsewhere and pass them with --pose-maps",
             field="pose_signal",
         )
     if len(cameras.batch_shape) != 1:
@@ -182,7 +248,21 @@ def pose_conditioning(
         aligned = align_cameras(cameras, joints[:, 0], spec.crop_extent, size)
     except ValueError as error:
         raise InputError(f"view alignment: {error}", field="cameras") from error
-    maps = render_pose_signal(joints[None], aligned[:, None], pose_signal=spec)
+    if mesh is None:
+        maps = render_pose_signal(joints[None], aligned[:, None], pose_signal=spec)
+    else:
+        from hvg_bonemap.pose_codec import pose_input
+
+        from hvg_model.pose_input import signal_class
+
+        vertices, faces = mesh
+        maps = pose_input(
+            spec,
+            joints[None],
+            aligned[:, None],
+            signal_class(spec.signal),
+            mesh=(vertices[None], faces),
+        )
     return PoseConditioning(maps[None].float(), aligned.R[None].float(), aligned, spec)
 
 

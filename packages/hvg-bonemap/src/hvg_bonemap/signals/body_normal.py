@@ -136,13 +136,18 @@ class BodyNormalSignal:
     """SMPL-X body-mesh normal map ``(..., 3, H, W)`` in [0, 1] (``(n + 1) / 2``, background 0).
 
     Needs a body mesh: call with posed vertices ``(..., V, 3)`` (e.g. ``SMPLXBody.vertices``).
+    ``hvg_bonemap.pose_codec.pose_input(..., mesh=(vertices, faces))`` draws it from a spec.
 
     Args:
         faces: ``(F, 3)`` mesh faces (e.g. ``SMPLXBody.faces``).
+
+    Attributes:
+        draws_mesh: True: the signal is drawn from a posed body mesh, not from joints.
     """
 
     channels = 3
     layout = (("body_normal", 3),)
+    draws_mesh = True
 
     def __init__(self, faces: torch.Tensor) -> None:
         self.faces = torch.as_tensor(faces)

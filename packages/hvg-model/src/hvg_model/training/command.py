@@ -46,6 +46,13 @@ _BUILTINS = ("tiny", "tiny-stage2", "stage1", "stage2")
     "subjects generated in memory.",
 )
 @click.option(
+    "--smplx-model",
+    type=click.Path(),
+    default=None,
+    help="Folder of the SMPL-X model files (SMPLX_NEUTRAL.npz, ...): needed by "
+    "model.variant=body_normal, whose body mesh is rebuilt from the shards' SMPL-X parameters.",
+)
+@click.option(
     "--init-from",
     type=click.Path(),
     default=None,
@@ -80,6 +87,7 @@ def train(
     resume_step: int | None,
     svd_dir: str | None,
     data: str | None,
+    smplx_model: str | None,
     init_from: str | None,
     batch_size: int | None,
     seed: int | None,
@@ -113,6 +121,7 @@ def train(
         "schedule.max_steps": max_steps,
         "model.svd_dir": svd_dir,
         "data.path": data,
+        "data.smplx_model": smplx_model,
         "model.init_from": init_from,
         "schedule.global_batch_size": batch_size,
         "schedule.seed": seed,

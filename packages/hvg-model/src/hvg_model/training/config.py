@@ -30,12 +30,10 @@ from hvg_core.errors import InputError
 #: Version written into saved configs (key ``version``); bump when a field changes meaning.
 CONFIG_VERSION = 1
 #: Pose signals the trainer can build from hvg-data shards: the bone-map signals are decoded from
-#: the stored maps, ``skeleton2d`` is drawn from the stored joints and cameras
+#: the stored maps, ``skeleton2d`` is drawn from the stored joints and cameras, ``body_normal``
+#: from the SMPL-X mesh rebuilt from the stored parameters (needs ``data.smplx_model``)
 #: (``hvg_bonemap.pose_codec``, ``hvg_data.training.MultiViewDataset(pose_spec=...)``).
-TRAINABLE_VARIANTS = ("bonemap", "depth", "normal", "skeleton2d")
-#: Pose signals the network knows but shards cannot give: ``body_normal`` needs the SMPL-X body
-#: mesh, which shards do not store (generation from precomputed maps only).
-UNTRAINABLE_VARIANTS = ("body_normal",)
+TRAINABLE_VARIANTS = ("bonemap", "depth", "normal", "skeleton2d", "body_normal")
 
 
 @dataclass
@@ -89,6 +87,11 @@ class DataConfig:
         synthetic_subjects: Subjects generated for ``"synthetic"`` (without ``path``) and
             ``"procedural"``.
         loader_workers: Background processes reading samples (0 = in the training process).
+        smplx_model: Folder of the SMPL-X model files (``SMPLX_NEUTRAL.npz``, ...), needed by
+            pose signals drawn from the body mesh (``model.variant = "body_normal"``): the mesh
+            of each sample is rebuilt from the shards' SMPL-X parameters. The shards must be
+            rendered with ``--body-model smplx``; ``"synthetic"`` without ``path`` is then
+            rendered with it.
     """
 
     dataset: str = "synthetic"
@@ -100,6 +103,7 @@ class DataConfig:
     views_frames: list[list[int]] = field(default_factory=list)
     synthetic_subjects: int = 4
     loader_workers: int = 0
+    smplx_model: str | None = None
 
 
 @dataclass
@@ -379,6 +383,28 @@ def apply_overrides(config: TrainConfig, overrides: list[str] | tuple[str, ...])
     return config.with_overrides(overrides, source="--set")
 
 
+def _check_smplx_model(config: TrainConfig) -> None:
+    """A variant drawn from the body mesh needs ``data.smplx_model`` (a folder that exists)."""
+    from hvg_bonemap.pose_codec import draws_mesh
+
+    from hvg_model.pose_input import pose_spec_for, signal_class
+
+    variant = config.model.variant
+    if not draws_mesh(pose_spec_for(variant), signal_class(variant)):
+        return
+    from hvg_data.training import SMPLX_MODEL_HELP
+
+    where = config.data.smplx_model
+    if where is None:
+        raise InputError(f"model.variant={variant}: {SMPLX_MODEL_HELP}", field="data.smplx_model")
+    if not Path(where).exists():
+        raise InputError(
+            f"no SMPL-X model folder or file here; {SMPLX_MODEL_HELP}",
+            path=where,
+            field="data.smplx_model",
+        )
+
+
 def validate(config: TrainConfig) -> None:
     """Reject a config that cannot run, naming the field (no I/O, no torch).
 
@@ -399,13 +425,6 @@ def validate(config: TrainConfig) -> None:
     if config.model.architecture not in {"hvg", "svd"}:
         fail("must be 'hvg' or 'svd'", "model.architecture")
     variant = config.model.variant
-    if variant in UNTRAINABLE_VARIANTS:
-        fail(
-            f"pose signal {variant!r} cannot be trained: hvg-data shards store bone maps, "
-            f"joints and cameras (no body mesh), from which the trainer builds "
-            f"{', '.join(TRAINABLE_VARIANTS)}",
-            "model.variant",
-        )
     from hvg_core.registry import get_registry
 
     signals = get_registry().names("pose_signals")  # built-ins and plug-ins
@@ -422,6 +441,7 @@ def validate(config: TrainConfig) -> None:
             "(data.dataset=synthetic or --data DIR)",
             "model.variant",
         )
+    _check_smplx_model(config)
     if data.stage not in (1, 2):
         fail("must be 1 (multi-view) or 2 (multi-view multi-frame)", "data.stage")
     if data.stage == 1 and data.frames != 1:

@@ -41,7 +41,8 @@ class ShardSource:
     some layout are left out of every layout, so that an index means the same subject whatever
     the step's layout. Pose input is made by ``hvg_bonemap.pose_codec`` under ``pose_spec``
     inside the dataset (bone-map signals decoded from the stored maps, ``skeleton2d`` and other
-    drawn signals from the stored joints and cameras).
+    drawn signals from the stored joints and cameras, ``body_normal`` from the SMPL-X mesh
+    rebuilt from the stored parameters with the model files in ``smplx_model``).
 
     Args:
         root: Shard directory (with ``manifest.json``).
@@ -49,9 +50,13 @@ class ShardSource:
         layouts: The ``[views, frames]`` layouts steps may use.
         view_sampling: ``hvg_data`` view choice (``"contiguous"``, ``"evenly"``, ``"random"``).
         pose_spec: The network's ``hvg_bonemap.PoseSpec`` (default: the shards' bone map).
+        smplx_model: SMPL-X model folder, for signals drawn from the body mesh.
 
     Raises:
-        InputError: The shards were drawn with other bones or windows than ``pose_spec``.
+        InputError: The shards were drawn with other bones or windows than ``pose_spec``; a
+            mesh signal without ``smplx_model`` or its model file (``field="data.smplx_model"``)
+            or over shards not rendered with the SMPL-X body (``manifest.json``,
+            ``field="config.body_model"``).
     """
 
     def __init__(
@@ -62,25 +67,34 @@ class ShardSource:
         layouts: list[list[int]],
         view_sampling: str = "random",
         pose_spec: Any = None,
+        smplx_model: str | Path | None = None,
     ) -> None:
+        from hvg_core.errors import InputError
         from hvg_data.training import MultiViewDataset
 
         from hvg_model.pose_input import signal_class
 
         self.root = Path(root)
         kind = None if pose_spec is None or pose_spec.from_bone_maps else pose_spec.signal
-        self.datasets = {
-            (int(v), int(t)): MultiViewDataset(
-                self.root,
-                views=int(v),
-                frames=int(t),
-                size=image_size,
-                view_sampling=view_sampling,
-                pose_spec=pose_spec,
-                signal_class=None if kind is None else signal_class(kind),
-            )
-            for v, t in layouts
-        }
+        try:
+            self.datasets = {
+                (int(v), int(t)): MultiViewDataset(
+                    self.root,
+                    views=int(v),
+                    frames=int(t),
+                    size=image_size,
+                    view_sampling=view_sampling,
+                    pose_spec=pose_spec,
+                    signal_class=None if kind is None else signal_class(kind),
+                    smplx_model=smplx_model,
+                )
+                for v, t in layouts
+            }
+        except InputError as error:
+            if error.field != "smplx_model":
+                raise
+            # The trainer's name of the setting (config field and --smplx-model).
+            raise type(error)(error.message, path=error.path, field="data.smplx_model") from error
         first = next(iter(self.datasets.values()))
         if pose_spec is None:
             for dataset in self.datasets.values():

@@ -72,7 +72,11 @@ def build_source(config: TrainConfig, run_dir: str | Path) -> SampleSource:
     layouts = data.views_frames or [[data.views, data.frames]]
     root = check_shard_dir(data.path)
     return ShardSource(
-        root, image_size=data.image_size, layouts=layouts, pose_spec=run_pose_spec(config)
+        root,
+        image_size=data.image_size,
+        layouts=layouts,
+        pose_spec=run_pose_spec(config),
+        smplx_model=data.smplx_model,
     )
 
 
@@ -81,7 +85,9 @@ def render_synthetic_shards(config: TrainConfig, out: str | Path) -> Path:
 
     Enough views (at least 8) and frames for every layout of the config are rendered at
     ``data.image_size``, in this process (no Ray). A re-run with the same settings skips the
-    finished shards.
+    finished shards. With ``data.smplx_model`` set, joints and bone maps are made by the real
+    SMPL-X body (``body_model="smplx"``), which ``body_normal`` training needs; otherwise by the
+    built-in one.
     """
     from hvg_data.config import RenderConfig
     from hvg_data.pipeline import PipelineOptions, run_render
@@ -95,13 +101,17 @@ def render_synthetic_shards(config: TrainConfig, out: str | Path) -> Path:
         None,
         out,
         RenderConfig(
-            views=views, size=data.image_size, frames=frames, shard_size=data.synthetic_subjects
+            views=views,
+            size=data.image_size,
+            frames=frames,
+            shard_size=data.synthetic_subjects,
+            body_model="builtin" if data.smplx_model is None else "smplx",
         ),
         adapter_options={
             "count": data.synthetic_subjects,
             "frames": frames,
             "seed": config.schedule.seed,
         },
-        options=PipelineOptions(executor="local", progress=False),
+        options=PipelineOptions(executor="local", progress=False, smplx_model_dir=data.smplx_model),
     )
     return Path(out)
