@@ -185,7 +185,8 @@ def honest_paragraph(data: ReportData) -> str:
     hvg_iou, copy_iou = hvg.get("iou", nan), copy.get("iou", nan)
     ablation_iou = ablation.get("iou", nan)
     vae_iou = learning.get("vae_heldout_iou")
-    if hvg_iou >= copy_iou + 0.15 and hvg_iou > ablation_iou:
+    follows = hvg_iou >= copy_iou + 0.15 and hvg_iou > ablation_iou
+    if follows:
         verdict = (
             f"What this shows: a {data.settings['size']}-pixel model of a few million "
             "parameters, trained for minutes on a CPU, follows the bone maps: "
@@ -193,7 +194,7 @@ def honest_paragraph(data: ReportData) -> str:
     elif hvg_iou >= ablation_iou + POSE_EFFECT:
         verdict = (
             "What this shows: the model uses the bone maps (zeroing them lowers the IoU) but "
-            "does not yet draw the person better than a copy of the reference image: "
+            "is not yet clearly better than a copy of the reference image: "
         )
     else:
         verdict = (
@@ -204,7 +205,7 @@ def honest_paragraph(data: ReportData) -> str:
         ""
         if vae_iou is None
         else f" The VAE's own reconstruction of the held-out frames reaches IoU {vae_iou:.2f}: "
-        "every generated video is decoded by it, so no denoiser can score higher here."
+        "every generated video is decoded by this VAE, so this is a practical ceiling."
     )
     return (
         f"{verdict}its silhouettes overlap the ground truth with IoU {hvg_iou:.2f}, against "
@@ -216,7 +217,8 @@ def honest_paragraph(data: ReportData) -> str:
         "(held-out reconstruction PSNR "
         f"{learning.get('vae_heldout_psnr', nan):.1f} dB, where a flat grey image scores "
         f"{_number(learning.get('flat_background_psnr'))} dB), so faces, hands, stripes and thin "
-        "limbs blur and the grey background is tinted; the colours follow the reference only "
+        f"limbs blur{'' if follows else ' and the person barely moves'}; the colours follow the "
+        "reference only "
         "roughly, since a dozen training people do not teach identity preservation for new "
         "outfits. The paper's quality needs SVD-xt weights, 576² images and GPUs "
         "(docs/reproducing.md)."
