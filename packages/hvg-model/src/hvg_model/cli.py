@@ -77,6 +77,12 @@ def _sampler_names() -> list[str]:
     help="Precomputed .npz with pose_maps (V, T, C, H, W) and optional R (V, 3, 3); overrides --motion.",
 )
 @click.option(
+    "--smplx-model",
+    type=click.Path(),
+    help="Folder of the SMPL-X model files (SMPLX_NEUTRAL.npz): a body_normal network's maps are "
+    "drawn from the SMPL-X mesh of --motion.",
+)
+@click.option(
     "--frames",
     "num_frames",
     default=16,
@@ -182,6 +188,7 @@ def generate(
     uncond: str,
     motion: str,
     pose_maps_path: str | None,
+    smplx_model: str | None,
     num_frames: int,
     num_views: int,
     size: int,
@@ -278,6 +285,7 @@ def generate(
             elevation_deg=elevation,
             distance=distance,
             fov_deg=fov,
+            smplx_model=smplx_model,
         )
         pose_maps, rotations = pose.pose_maps, pose.rotations
     # A network without a pose modulator (pose_signal None) ignores the maps.

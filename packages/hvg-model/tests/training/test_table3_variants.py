@@ -17,10 +17,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from hvg_bonemap import PoseSpec
 from hvg_core.errors import InputError
+from PIL import Image
 
 from hvg_model.pipeline import HVGPipeline
 from hvg_model.training.config import load_config
@@ -246,3 +248,28 @@ def test_body_normal_trains_from_shards_as_the_user_runs_it(
     result = run("--out", "run", "--smplx-model", "models/smplx")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "run" / "metrics.jsonl").is_file()
+    # Generation draws the network's body-normal maps from the SMPL-X mesh of the motion.
+    load_trained_pipeline(tmp_path / "run").save_pretrained(tmp_path / "export")
+    Image.fromarray(np.full((64, 64, 3), 128, np.uint8)).save(tmp_path / "ref.png")
+    generate = [
+        *(sys.executable, "-m", "hvg_model.cli", "generate", "--model", "export"),
+        *("--reference", "ref.png", "--steps", "1", "--frames", "2", "--views", "2"),
+        *("--size", "64", "--no-align"),
+    ]
+
+    def run_generate(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*generate, *extra],
+            cwd=tmp_path,
+            env={**os.environ, "HF_HUB_OFFLINE": "1", "HVG_PROGRESS": "0"},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    missing = run_generate("--out", "gen-missing")
+    assert missing.returncode == 2, missing.stderr
+    assert "SMPL-X" in missing.stderr and "Traceback" not in missing.stderr
+    made = run_generate("--out", "gen", "--smplx-model", "models/smplx")
+    assert made.returncode == 0, made.stderr
+    assert (tmp_path / "gen" / "hvg-views.json").is_file()
