@@ -248,7 +248,19 @@ def test_body_normal_trains_from_shards_as_the_user_runs_it(
     result = run("--out", "run", "--smplx-model", "models/smplx")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "run" / "metrics.jsonl").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_a_body_normal_network_generates_with_the_smplx_model(
+    tiny_svd_dir: Path, smplx_shards: Path, smplx_model_dir: Path, tmp_path: Path
+) -> None:
     # Generation draws the network's body-normal maps from the SMPL-X mesh of the motion.
+    shutil.copytree(smplx_model_dir, tmp_path / "models" / "smplx")
+    config = _config(
+        tiny_svd_dir, smplx_shards, "body_normal", f"data.smplx_model={smplx_model_dir}"
+    )
+    train(config, tmp_path / "run")
     load_trained_pipeline(tmp_path / "run").save_pretrained(tmp_path / "export")
     Image.fromarray(np.full((64, 64, 3), 128, np.uint8)).save(tmp_path / "ref.png")
     generate = [
