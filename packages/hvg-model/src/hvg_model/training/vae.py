@@ -45,6 +45,7 @@ class VAETrainSettings:
             (subject pixels count twice) gave the demo's VAE (250 steps, 64²) the best
             held-out silhouettes, IoU 0.57: with 4 it tinted the grey background (0.53; 0.48
             with people filling 20 % of the frame), with 0 it lost the thin person (0.39).
+            The figure is sensitive to the weight (2 gave 0.36), so re-measure after changes.
         seed: Seed of initial weights, clip order and posterior samples.
     """
 
