@@ -143,8 +143,9 @@ def test_pipeline_takes_the_latent_size_from_the_vae_factor(tmp_path):
     config = {**tiny_vae_config(), "down_block_types": ("DownEncoderBlock2D",) * 3}
     build_vae({**config, "block_out_channels": (32, 32, 32)}).save_pretrained(tmp_path / "vae")
     install_vae(svd, tmp_path / "vae")
-    pipeline = HVGPipeline.from_svd(svd, pose_guider_strides=(2, 2, 1, 1))
+    pipeline = HVGPipeline.from_svd(svd)  # the guider's strides follow the VAE: (2, 2, 1, 1)
     assert pipeline.vae_scale_factor == 4
+    assert pipeline.denoising_net.pose_modulator.downscale == 4
     side = 16  # 4×4 latents
     result = pipeline(
         torch.rand(1, 3, side, side),
@@ -187,3 +188,32 @@ def test_honest_paragraph_says_what_the_figures_show(tmp_path, hvg, ablation, ex
     text = honest_paragraph(data)
     assert expected in text
     assert "reaches IoU 0.48" in text and f"IoU {hvg:.2f}" in text
+
+
+def test_guider_strides_follow_the_vae_factor():
+    from hvg_model.pose_modulator import guider_strides_for
+
+    assert guider_strides_for(8) == (2, 2, 2, 1)  # SVD-xt: the paper's guider
+    assert guider_strides_for(4) == (2, 2, 1, 1)
+    assert guider_strides_for(1) == (1, 1, 1, 1)
+    for bad in (6, 32, 0):
+        with pytest.raises(InputError, match="power of two"):
+            guider_strides_for(bad)
+
+
+def test_trainer_builds_the_guider_for_a_factor_4_vae(tmp_path):
+    """``hvg-model train --svd-dir`` with a three-block VAE (factor 4) gets a matching guider."""
+    from hvg_model.configs import tiny_vae_config
+    from hvg_model.testing import build_tiny_svd_dir
+    from hvg_model.training.config import load_config
+    from hvg_model.training.network import build_networks
+    from hvg_model.training.vae import install_vae
+
+    svd = build_tiny_svd_dir(tmp_path / "svd")
+    config = {**tiny_vae_config(), "down_block_types": ("DownEncoderBlock2D",) * 3}
+    build_vae({**config, "block_out_channels": (32, 32, 32)}).save_pretrained(tmp_path / "vae")
+    install_vae(svd, tmp_path / "vae")
+    net, _ = build_networks(load_config("tiny"), str(svd))
+    assert net.pose_modulator.downscale == 4
+    residual = net.pose_modulator(torch.rand(2, net.pose_modulator.in_channels, 32, 32))
+    assert residual.shape[-2:] == (8, 8)

@@ -103,7 +103,9 @@ class HVGDenoisingNet(UNetSpatioTemporalConditionModel):
             registered ``pose_signal``'s spec. Saved with the config, so that inference makes
             the pose input the network was trained on.
         pose_guider_channels: Output channels of each guider's four convolutions.
-        pose_guider_strides: Their strides; the product must equal the VAE factor (8).
+        pose_guider_strides: Their strides; the product must equal the VAE factor (8 for
+            SVD-xt). ``from_svd`` derives them from the VAE
+            (:func:`hvg_model.pose_modulator.guider_strides_for`).
         pose_fusion_heads: Heads of the guider-fusion cross-attention.
         use_camera_embedding: Add the relative-rotation camera embedding to the time embedding.
         camera_frequencies: Sinusoid frequencies per rotation entry.
@@ -237,8 +239,10 @@ class HVGDenoisingNet(UNetSpatioTemporalConditionModel):
         Raises:
             MissingResourceError: The directory or one of its components is missing.
         """
-        from hvg_model.loading import load_svd_unet
+        from hvg_model.loading import load_svd_unet, vae_scale_factor
+        from hvg_model.pose_modulator import guider_strides_for
 
+        hvg_options.setdefault("pose_guider_strides", guider_strides_for(vae_scale_factor(path)))
         return cls.from_svd_unet(load_svd_unet(path), **hvg_options)
 
     # ------------------------------------------------------------------ forward

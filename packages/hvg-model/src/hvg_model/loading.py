@@ -111,6 +111,21 @@ class FrozenComponents:
     scheduler: Any
 
 
+def vae_scale_factor(path: str | os.PathLike[str]) -> int:
+    """Downscale factor of the ``vae/`` of a diffusers directory: ``2 ** (len(blocks) - 1)``.
+
+    Read from ``vae/config.json`` (8 for SVD-xt), as diffusers' pipelines compute it.
+
+    Raises:
+        MissingResourceError: The directory or its ``vae`` is missing.
+    """
+    import json
+
+    root = check_model_dir(path, ("vae",))
+    config = json.loads((root / "vae" / "config.json").read_text(encoding="utf-8"))
+    return 2 ** (len(config["block_out_channels"]) - 1)
+
+
 def load_frozen_components(
     path: str | os.PathLike[str], *, kind: str = "SVD-xt"
 ) -> FrozenComponents:

@@ -34,7 +34,14 @@ from hvg_model.conditioning import (
 )
 from hvg_model.denoising_net import HVGDenoisingNet
 from hvg_model.embeddings import relative_rotations
-from hvg_model.loading import HVG_COMPONENTS, check_model_dir, load_frozen_components, load_svd_unet
+from hvg_model.loading import (
+    HVG_COMPONENTS,
+    check_model_dir,
+    load_frozen_components,
+    load_svd_unet,
+    vae_scale_factor,
+)
+from hvg_model.pose_modulator import guider_strides_for
 from hvg_model.reference_image import load_reference_image
 from hvg_model.reference_net import HVGReferenceNet
 from hvg_model.training_layout import TRAINING_LAYOUT_FILE as TRAINING_LAYOUT_FILE  # re-export
@@ -171,6 +178,7 @@ class HVGPipeline:
         root = check_model_dir(path)
         unet = load_svd_unet(root)
         frozen = load_frozen_components(root)
+        hvg_options.setdefault("pose_guider_strides", guider_strides_for(vae_scale_factor(root)))
         net = HVGDenoisingNet.from_svd_unet(unet, **hvg_options)
         reference = (
             HVGReferenceNet.from_svd_unet(unet) if net.config.use_reference_attention else None

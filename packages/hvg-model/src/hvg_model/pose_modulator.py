@@ -99,6 +99,27 @@ class GuiderFusion(nn.Module):
         return query + out.transpose(1, 2).reshape(n, dim, height, width)
 
 
+def guider_strides_for(vae_factor: int, convolutions: int = 4) -> tuple[int, ...]:
+    """Strides of the guider convolutions whose product is the VAE's downscale factor.
+
+    One stride-2 convolution per halving, then stride 1: ``8 -> (2, 2, 2, 1)`` (SVD-xt, the
+    paper's guider), ``4 -> (2, 2, 1, 1)``.
+
+    Raises:
+        InputError: A factor that is not a power of two, or needs more halvings than there are
+            convolutions.
+    """
+    from hvg_core.errors import InputError
+
+    halvings = int(vae_factor).bit_length() - 1
+    if vae_factor < 1 or 2**halvings != vae_factor or halvings > convolutions:
+        raise InputError(
+            f"the VAE factor must be a power of two up to {2**convolutions}, got {vae_factor}",
+            field="vae.block_out_channels",
+        )
+    return (2,) * halvings + (1,) * (convolutions - halvings)
+
+
 class PoseModulator(nn.Module):
     """Encode pose maps into a residual for the output of ``conv_in``.
 

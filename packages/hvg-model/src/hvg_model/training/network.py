@@ -18,7 +18,8 @@ def build_networks(config: TrainConfig, svd_dir: str) -> tuple[nn.Module, nn.Mod
     Raises:
         MissingResourceError: ``svd_dir`` lacks the UNet.
     """
-    from hvg_model.loading import load_svd_unet
+    from hvg_model.loading import load_svd_unet, vae_scale_factor
+    from hvg_model.pose_modulator import guider_strides_for
 
     unet = load_svd_unet(svd_dir)
     if config.model.architecture == "svd":
@@ -28,7 +29,10 @@ def build_networks(config: TrainConfig, svd_dir: str) -> tuple[nn.Module, nn.Mod
     from hvg_model.training.shard_source import run_pose_spec
 
     net = HVGDenoisingNet.from_svd_unet(
-        unet, pose_signal=config.model.variant, pose_spec=run_pose_spec(config).to_dict()
+        unet,
+        pose_signal=config.model.variant,
+        pose_spec=run_pose_spec(config).to_dict(),
+        pose_guider_strides=guider_strides_for(vae_scale_factor(svd_dir)),
     )
     reference_net = HVGReferenceNet.from_svd_unet(unet) if config.model.reference_net else None
     return net, reference_net
