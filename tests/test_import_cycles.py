@@ -208,10 +208,7 @@ def test_the_checker_finds_a_circle_and_skips_function_and_type_checking_imports
 
 #: Dependency circles still to be untangled, per package, each as the set of its modules, with
 #: who owns the fix. Remove an entry when its circle is gone (the test says so).
-KNOWN_DEPENDENCY_CIRCLES: dict[str, list[frozenset[str]]] = {
-    # demo <-> demo_eval: the demo split (issue 16, item 4, "demo report templating").
-    "hvg_model": [frozenset({"hvg_model.demo", "hvg_model.demo_eval"})],
-}
+KNOWN_DEPENDENCY_CIRCLES: dict[str, list[frozenset[str]]] = {}
 
 
 def _listing(cycles: list[list[str]]) -> str:

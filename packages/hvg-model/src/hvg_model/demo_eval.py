@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 
 if TYPE_CHECKING:
-    from hvg_model.demo import DemoSettings
+    from hvg_model.demo_settings import DemoSettings
 
 WEIGHT_FREE_METRICS = ("ssim", "psnr", "l1")
 WEIGHTED_METRICS = ("lpips", "fid", "fvd", "fid-vid")

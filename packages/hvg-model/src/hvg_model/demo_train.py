@@ -23,7 +23,7 @@ import torch
 from torch import Tensor, nn
 
 if TYPE_CHECKING:
-    from hvg_model.demo import DemoSettings
+    from hvg_model.demo_settings import DemoSettings
 
 #: Background of the demo's renders: mid grey, far from every garment and skin colour.
 DEMO_BACKGROUND = (128, 128, 128)
