@@ -146,3 +146,25 @@ def test_merged_keeps_unlisted_fields(samplers_alpha_beta):
     base = Outer(steps=99, inner=Inner(size=1))
     merged = base.merged({"version": 2, "inner": {"ratio": 0.25}})
     assert merged.steps == 99 and merged.inner.size == 1 and merged.inner.ratio == 0.25
+
+
+@dataclass(frozen=True)
+class FrozenWithTuple(Config):
+    colour: tuple[int, int, int] = (255, 255, 255)
+    size: int = 8
+
+    def __post_init__(self) -> None:
+        if self.size < 1:
+            raise InputError("must be >= 1", field="size")
+
+
+def test_frozen_configs_with_fixed_tuples_are_coerced_and_checked_again():
+    config = FrozenWithTuple.from_dict({"colour": ["1", 2, 3]})
+    assert config.colour == (1, 2, 3) and isinstance(config.colour, tuple)
+    assert config.with_overrides(["colour=[4, 5, 6]"]).colour == (4, 5, 6)
+    with pytest.raises(InputError, match="expected 3 values") as caught:
+        FrozenWithTuple.from_dict({"colour": [1, 2]})
+    assert caught.value.field == "colour"
+    with pytest.raises(InputError) as caught:  # __post_init__ runs on the merged values
+        config.with_overrides(["size=0"])
+    assert caught.value.field == "size"

@@ -3,7 +3,7 @@
 A config is a ``@dataclass`` that subclasses :class:`Config`. Its field annotations are its
 schema: values read from a dict, a file or a ``section.field=value`` override are coerced to the
 annotated type (``int``, ``float``, ``bool``, ``str``, ``X | None``, ``list[X]``,
-``dict[str, X]``, nested config dataclasses), an unknown key is an
+``tuple[X, Y, Z]``, ``dict[str, X]``, nested config dataclasses; frozen dataclasses too), an unknown key is an
 :class:`~hvg_core.errors.InputError` naming the key (exit code 2), and a field declared with
 :func:`registered` must name a part registered in the HVG registry under its kind::
 
@@ -96,6 +96,7 @@ class Config:
         values = cls._read_version(data, source)
         config = cls()
         merge_into(config, values, source=source)
+        config = _revalidated(config)
         check_registered(config, source=source)
         return config
 
@@ -138,6 +139,7 @@ class Config:
         values = self._read_version(data, source)
         config = copy.deepcopy(self)
         merge_into(config, values, source=source)
+        config = _revalidated(config)
         check_registered(config, source=source)
         return config
 
@@ -151,6 +153,7 @@ class Config:
         """
         config = copy.deepcopy(self)
         merge_into(config, parse_overrides(overrides, source=source), source=source)
+        config = _revalidated(config)
         check_registered(config, source=source)
         return config
 
@@ -229,7 +232,22 @@ def merge_into(
                 raise InputError("expected a table of fields", path=source, field=dotted)
             merge_into(current, value, source=source, prefix=f"{dotted}.")
         else:
-            setattr(target, key, coerce(value, hints[key], field=dotted, source=source))
+            _set_field(target, key, coerce(value, hints[key], field=dotted, source=source))
+
+
+def _set_field(target: Any, key: str, value: Any) -> None:
+    """Set a field, also of a frozen dataclass (validated afterwards by :func:`_revalidated`)."""
+    if type(target).__dataclass_params__.frozen:  # type: ignore[attr-defined]
+        object.__setattr__(target, key, value)
+    else:
+        setattr(target, key, value)
+
+
+def _revalidated(config: ConfigT) -> ConfigT:
+    """A frozen config rebuilt through its ``__init__`` (so ``__post_init__`` checks it again)."""
+    if type(config).__dataclass_params__.frozen:  # type: ignore[attr-defined]
+        return dataclasses.replace(config)
+    return config
 
 
 def _type_hints(cls: type) -> dict[str, Any]:
@@ -310,7 +328,9 @@ def _coerce_union(value: Any, args: tuple[Any, ...], field: str, source: str) ->
     raise InputError(f"expected {_describe(args)}, got {value!r}", path=source, field=field)
 
 
-def _coerce_list(value: Any, annotation: Any, field: str, source: str) -> list[Any]:
+def _coerce_list(
+    value: Any, annotation: Any, field: str, source: str
+) -> list[Any] | tuple[Any, ...]:
     if isinstance(value, str):
         text = value.strip()
         if text.startswith("["):
@@ -326,7 +346,14 @@ def _coerce_list(value: Any, annotation: Any, field: str, source: str) -> list[A
         raise InputError(f"expected a list, got {value!r}", path=source, field=field)
     args = typing.get_args(annotation)
     if typing.get_origin(annotation) is tuple and args and args[-1] is not Ellipsis:
-        raise TypeError(f"config field {field!r}: use list[X] or tuple[X, ...], not {annotation}")
+        if len(value) != len(args):
+            raise InputError(
+                f"expected {len(args)} values, got {len(value)}", path=source, field=field
+            )
+        return tuple(
+            coerce(item, item_type, field=f"{field}[{index}]", source=source)
+            for index, (item, item_type) in enumerate(zip(value, args, strict=True))
+        )
     item_type = args[0] if args else Any
     return [
         coerce(item, item_type, field=f"{field}[{index}]", source=source)

@@ -6,14 +6,19 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
+from hvg_core.config import Config
 from hvg_core.errors import InputError
 
 
 @dataclass(frozen=True)
-class RenderConfig:
-    """How subjects are turned into shard samples.
+class RenderConfig(Config):
+    """How subjects are turned into shard samples (an ``hvg_core.config.Config``).
+
+    :meth:`to_dict`/:meth:`from_dict` are the versioned form of every HVG config; the manifest
+    keeps :meth:`to_json` (the fields without the version key), which is also what :meth:`hash`
+    reads, so the hash of shards rendered before this was a ``Config`` has not changed.
 
     Attributes:
         views: Views per sample: orbit cameras for scans, cameras picked around the subject for
@@ -50,6 +55,8 @@ class RenderConfig:
     shard_size: int = 8
     compression: int = 1
     adapter: dict[str, Any] = field(default_factory=dict)
+
+    CONFIG_VERSION: ClassVar[int] = 1
 
     def __post_init__(self) -> None:
         if self.views < 1:
@@ -92,11 +99,13 @@ class RenderConfig:
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> RenderConfig:
-        """Inverse of :meth:`to_json`."""
-        values = dict(data)
-        values["background"] = tuple(values["background"])
-        return cls(**values)
+    def from_json(cls, data: dict[str, Any], *, source: str = "manifest.json") -> RenderConfig:
+        """Inverse of :meth:`to_json` (and of :meth:`to_dict`): values coerced to the field types.
+
+        Raises:
+            InputError: An unknown field or a value of the wrong type, naming the field.
+        """
+        return cls.from_dict(data, source=source)
 
     def hash(self) -> str:
         """SHA-256 (first 16 hex digits) of everything that changes the shard contents.
