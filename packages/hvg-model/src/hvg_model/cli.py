@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from hvg_core.cli_utils import config_option, hvg_group, run_group
 
 if TYPE_CHECKING:
     import torch
+
+    from hvg_model.pipeline import HVGPipeline, HVGPipelineOutput
 
 
 @hvg_group(package="hvg-model")
@@ -221,12 +223,7 @@ def generate(
     OUT/video_b0.mp4 (views tiled), OUT/video_b0_sheet.png (views × frames), OUT/pose_b0.mp4
     (the pose conditioning) and OUT/summary.json.
     """
-    import json
-    import tempfile
-
     from hvg_core.errors import InputError
-
-    from hvg_model.loading import HVG_COMPONENTS, check_model_dir
 
     if sum(x is not None and x is not False for x in (model_dir, svd_dir, tiny or None)) != 1:
         raise click.UsageError("give exactly one of --model DIR, --svd DIR or --tiny")
@@ -238,56 +235,21 @@ def generate(
             param_hint="--sampler",
         )
 
-    # Fail on a missing model before the heavy imports (diffusers, transformers).
-    if model_dir is not None:
-        check_model_dir(
-            model_dir,
-            tuple(c for c in HVG_COMPONENTS if c != "reference_net"),
-            kind="HVG checkpoint",
-            help_text="Write one with HVGPipeline.save_pretrained or the trainer's export.",
-        )
-    elif svd_dir is not None:
-        check_model_dir(svd_dir)
-
-    from hvg_model.pipeline import HVGPipeline
-    from hvg_model.pose_rendering import load_pose_maps, motion_parameters, render_orbit_pose
-    from hvg_model.video_io import write_video_outputs
-
-    if tiny:
-        from hvg_model.testing import build_tiny_hvg_dir
-
-        model_dir = str(build_tiny_hvg_dir(Path(tempfile.mkdtemp(prefix="hvg-tiny-")), seed=seed))
-    pipeline = (
-        HVGPipeline.from_pretrained(model_dir) if model_dir else HVGPipeline.from_svd(svd_dir)
-    )
-    pipeline.to(device)
+    pipeline = _generate_pipeline(model_dir, svd_dir, tiny=tiny, seed=seed, device=device)
     pose_signal = pipeline.denoising_net.config.pose_signal
 
-    if pose_maps_path is not None:
-        pose_maps, rotations = load_pose_maps(pose_maps_path)
-        modulator = getattr(pipeline.denoising_net, "pose_modulator", None)
-        if modulator is not None:  # maps made for another pose spec: exit 2 naming the field
-            from hvg_model.pose_input import check_pose_maps
-            from hvg_model.pose_rendering import load_pose_spec
-
-            made_with = load_pose_spec(pose_maps_path)
-            check_pose_maps(modulator.spec, pose_maps, made_with, path=pose_maps_path)
-    else:
-        params = motion_parameters(motion, num_frames)
-        pose = render_orbit_pose(
-            params,
-            num_views=num_views,
-            size=size,
-            # The network's own PoseSpec (signal, depth range, bones, crop), as it was trained.
-            pose_signal=getattr(
-                getattr(pipeline.denoising_net, "pose_modulator", None), "spec", "bonemap"
-            ),
-            elevation_deg=elevation,
-            distance=distance,
-            fov_deg=fov,
-            smplx_model=smplx_model,
-        )
-        pose_maps, rotations = pose.pose_maps, pose.rotations
+    pose_maps, rotations = _generate_pose_input(
+        pipeline,
+        pose_maps_path,
+        motion=motion,
+        num_frames=num_frames,
+        num_views=num_views,
+        size=size,
+        elevation=elevation,
+        distance=distance,
+        fov=fov,
+        smplx_model=smplx_model,
+    )
     # A network without a pose modulator (pose_signal None) ignores the maps.
     pose_maps_for_net = None if pose_signal is None else pose_maps
     size = int(pose_maps.shape[-1])
@@ -329,14 +291,129 @@ def generate(
         )
     except ValueError as error:
         raise InputError(str(error)) from error
-    written = _write_view_videos(output.frames[0], Path(out_dir), fps=fps, write_pngs=not no_pngs)
-    if alignment_box is not None:
+    _write_generate_outputs(
+        output,
+        pose_maps,
+        reference if alignment_box is not None else None,
+        Path(out_dir),
+        fps=fps,
+        write_pngs=not no_pngs,
+        summary={
+            "sampler": sampler,
+            "steps": steps,
+            "seed": seed,
+            "pose_signal": pose_signal,
+            "uncond": uncond,
+            "temporal_alignment_box": alignment_box,
+        },
+    )
+
+
+def _generate_pipeline(
+    model_dir: str | None, svd_dir: str | None, *, tiny: bool, seed: int, device: str
+) -> HVGPipeline:
+    """The pipeline ``generate`` samples with: an HVG checkpoint, a fresh one from SVD, or tiny.
+
+    A missing model is reported before the heavy imports (diffusers, transformers).
+    """
+    import tempfile
+
+    from hvg_model.loading import HVG_COMPONENTS, check_model_dir
+
+    if model_dir is not None:
+        check_model_dir(
+            model_dir,
+            tuple(c for c in HVG_COMPONENTS if c != "reference_net"),
+            kind="HVG checkpoint",
+            help_text="Write one with HVGPipeline.save_pretrained or the trainer's export.",
+        )
+    elif svd_dir is not None:
+        check_model_dir(svd_dir)
+
+    from hvg_model.pipeline import HVGPipeline
+
+    if tiny:
+        from hvg_model.testing import build_tiny_hvg_dir
+
+        model_dir = str(build_tiny_hvg_dir(Path(tempfile.mkdtemp(prefix="hvg-tiny-")), seed=seed))
+    pipeline = (
+        HVGPipeline.from_pretrained(model_dir) if model_dir else HVGPipeline.from_svd(svd_dir)
+    )
+    pipeline.to(device)
+    return pipeline
+
+
+def _generate_pose_input(
+    pipeline: HVGPipeline,
+    pose_maps_path: str | None,
+    *,
+    motion: str,
+    num_frames: int,
+    num_views: int,
+    size: int,
+    elevation: float,
+    distance: float,
+    fov: float,
+    smplx_model: str | None,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Pose maps ``(1, V, T, C, H, W)`` and rotations ``(1, V, 3, 3)`` (a file may have none).
+
+    Maps from a file must have been made for the network's ``PoseSpec`` (exit 2 naming the
+    field otherwise); rendered maps use that spec (signal, depth range, bones, crop).
+    """
+    from hvg_model.pose_rendering import load_pose_maps, motion_parameters, render_orbit_pose
+
+    if pose_maps_path is not None:
+        pose_maps, rotations = load_pose_maps(pose_maps_path)
+        modulator = getattr(pipeline.denoising_net, "pose_modulator", None)
+        if modulator is not None:  # maps made for another pose spec: exit 2 naming the field
+            from hvg_model.pose_input import check_pose_maps
+            from hvg_model.pose_rendering import load_pose_spec
+
+            made_with = load_pose_spec(pose_maps_path)
+            check_pose_maps(modulator.spec, pose_maps, made_with, path=pose_maps_path)
+    else:
+        params = motion_parameters(motion, num_frames)
+        pose = render_orbit_pose(
+            params,
+            num_views=num_views,
+            size=size,
+            # The network's own PoseSpec (signal, depth range, bones, crop), as it was trained.
+            pose_signal=getattr(
+                getattr(pipeline.denoising_net, "pose_modulator", None), "spec", "bonemap"
+            ),
+            elevation_deg=elevation,
+            distance=distance,
+            fov_deg=fov,
+            smplx_model=smplx_model,
+        )
+        pose_maps, rotations = pose.pose_maps, pose.rotations
+    return pose_maps, rotations
+
+
+def _write_generate_outputs(
+    output: HVGPipelineOutput,
+    pose_maps: torch.Tensor,
+    aligned_reference: torch.Tensor | None,
+    out_dir: Path,
+    *,
+    fps: int,
+    write_pngs: bool,
+    summary: dict[str, Any],
+) -> None:
+    """Per-view videos (+ PNG frames), previews, the pose video and ``summary.json``."""
+    import json
+
+    from hvg_model.video_io import write_video_outputs
+
+    written = _write_view_videos(output.frames[0], out_dir, fps=fps, write_pngs=write_pngs)
+    if aligned_reference is not None:
         from hvg_bonemap.media import write_png
 
         from hvg_model.video_io import to_uint8
 
-        aligned_png = Path(out_dir) / "reference_aligned.png"
-        written.append(write_png(aligned_png, to_uint8(reference[0]).numpy()))
+        aligned_png = out_dir / "reference_aligned.png"
+        written.append(write_png(aligned_png, to_uint8(aligned_reference[0]).numpy()))
     written += write_video_outputs(output.frames, out_dir, fps=fps, write_pngs=False)
     pose_rgb = (
         pose_maps[:, :, :, -3:]
@@ -347,16 +424,11 @@ def generate(
     summary = {
         "frames_shape": list(output.frames.shape),
         "denoiser_calls": output.num_denoiser_calls,
-        "sampler": sampler,
-        "steps": steps,
-        "seed": seed,
-        "pose_signal": pose_signal,
-        "uncond": uncond,
-        "temporal_alignment_box": alignment_box,
+        **summary,
         "view_videos": VIEWS_MANIFEST,
         "files": [str(path) for path in written if path.suffix == ".mp4"],
     }
-    (Path(out_dir) / "summary.json").write_text(json.dumps(summary, indent=1))
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=1))
     views = int(output.frames.shape[1])
     click.echo(f"wrote {len(written)} files to {out_dir} ({views} view videos, {VIEWS_MANIFEST})")
 
