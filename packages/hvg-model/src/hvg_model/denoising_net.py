@@ -242,8 +242,9 @@ class HVGDenoisingNet(UNetSpatioTemporalConditionModel):
         from hvg_model.loading import load_svd_unet, vae_scale_factor
         from hvg_model.pose_modulator import guider_strides_for
 
+        unet = load_svd_unet(path)  # checks the whole directory first
         hvg_options.setdefault("pose_guider_strides", guider_strides_for(vae_scale_factor(path)))
-        return cls.from_svd_unet(load_svd_unet(path), **hvg_options)
+        return cls.from_svd_unet(unet, **hvg_options)
 
     # ------------------------------------------------------------------ forward
 
