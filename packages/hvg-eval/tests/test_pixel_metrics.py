@@ -70,6 +70,65 @@ def test_ssim_gaussian_variant_equals_skimage_wang_settings():
         assert abs(float(ours[index]) - expected) <= 1e-12
 
 
+def _wang(grey_real, grey_fake, covariance):
+    return structural_similarity(
+        grey_real,
+        grey_fake,
+        gaussian_weights=True,
+        sigma=1.5,
+        use_sample_covariance=covariance == "sample",
+        data_range=255,
+    )
+
+
+def _grey_cases():
+    rng = np.random.default_rng(7)
+    flat = np.full((24, 30), 250)
+    smooth = cv2.GaussianBlur(rng.integers(0, 256, (40, 33), dtype=np.uint8), (9, 9), 3)
+    return {
+        "black vs white": (np.zeros((16, 16)), np.full((16, 16), 255)),
+        "constant 250 vs 3": (np.full((16, 20), 250), np.full((16, 20), 3)),
+        "constant 255 vs 254": (np.full((16, 20), 255), np.full((16, 20), 254)),
+        # Flat bright areas: the variances cancel E[x²] − μ² at ~250², where float32 fails.
+        "bright flat noise": (flat + rng.integers(-2, 3, flat.shape), flat - 5),
+        "smooth vs shifted": (smooth, np.roll(smooth, 2, axis=1)),
+        "window-sized": tuple(rng.integers(0, 256, (2, 11, 11))),
+        "one output row": tuple(rng.integers(0, 256, (2, 11, 57))),
+    }
+
+
+@pytest.mark.parametrize("case", list(_grey_cases()))
+@pytest.mark.parametrize("covariance", ["population", "sample"])
+def test_ssim_gaussian_equals_skimage_on_edge_cases(case, covariance):
+    from hvg_eval.metrics.ssim import ssim_gray
+
+    grey_real, grey_fake = (np.asarray(x, dtype=np.uint8) for x in _grey_cases()[case])
+    expected = _wang(grey_real, grey_fake, covariance)
+    for dtype in (torch.uint8, torch.float64):
+        ours = ssim_gray(
+            torch.from_numpy(grey_real)[None].to(dtype),
+            torch.from_numpy(grey_fake)[None].to(dtype),
+            window="gaussian11",
+            covariance=covariance,
+        )
+        # float64 like skimage (float32 moments were 2e-5 off on the flat bright case).
+        assert abs(float(ours[0]) - expected) <= 1e-12
+
+
+def test_ssim_gaussian_strips_equal_one_pass(monkeypatch):
+    import hvg_eval.metrics.ssim as ssim_module
+
+    real, fake = _pair(13, 57, 40, count=5, spread=3)
+    whole = ssim(_chw(real), _chw(fake), window="gaussian11", covariance="population")
+    # One frame per pass, strips of 16 rows (47 output rows: the last strip overlaps).
+    monkeypatch.setattr(ssim_module, "_GAUSSIAN_PIXELS_PER_PASS", 16 * 40)
+    strips = ssim(_chw(real), _chw(fake), window="gaussian11", covariance="population")
+    torch.testing.assert_close(strips, whole, rtol=0, atol=1e-15)
+    for index in range(real.shape[0]):
+        grey = [cv2.cvtColor(x[index], cv2.COLOR_RGB2GRAY) for x in (real, fake)]
+        assert abs(float(strips[index]) - _wang(*grey, "population")) <= 1e-12
+
+
 def test_ssim_of_identical_frames_is_one_and_small_frames_are_refused():
     real, _ = _pair(0, 16, 16)
     assert torch.all(ssim(_chw(real), _chw(real)) == 1.0)
