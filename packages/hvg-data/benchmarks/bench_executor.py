@@ -16,11 +16,13 @@ Both start Ray and take minutes: marked ``slow`` (run with ``-m slow --benchmark
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,8 +32,18 @@ from hvg_data.pipeline import (
     PipelineOptions,
     choose_executor,
     estimated_render_seconds,
-    run_render,
 )
+
+
+def _scaling() -> Any:
+    """``_ray_scaling.py`` of this folder (benchmarks are not an importable package)."""
+    path = Path(__file__).with_name("_ray_scaling.py")
+    spec = importlib.util.spec_from_file_location("hvg_data_bench_ray_scaling", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
 
 
 def _timed_cli(cwd: Path, out: str, executor: str) -> float:
@@ -83,28 +95,9 @@ def test_ray_startup_cost(tmp_path):
 @pytest.mark.slow
 @pytest.mark.ray
 def test_ray_one_vs_two_workers_one_shard(tmp_path):
-    import ray
-
-    config = RenderConfig(views=8, size=256, shard_size=4)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        timings = []
-        for workers in (2, 1, 2):  # the first run warms the worker processes up
-            start = time.perf_counter()
-            run_render(
-                "synthetic",
-                None,
-                tmp_path / f"run{len(timings)}",
-                config,
-                adapter_options={"count": 4},
-                options=PipelineOptions(executor="ray", num_workers=workers, progress=False),
-            )
-            timings.append(time.perf_counter() - start)
-    finally:
-        ray.shutdown()
-    one, two = timings[1], timings[2]
-    print(
-        f"\n4 subjects in one shard, 8 views at 256²: 1 worker {one:.1f} s, 2 workers {two:.1f} s,"
-        f" speed-up {one / two:.2f}x (load average {os.getloadavg()[0]:.2f})"
-    )
+    """1 -> 2 Ray workers on *one* shard of 8 subjects (8 views at 576²): one task per subject."""
+    scaling = _scaling()
+    config = RenderConfig(views=8, size=576, shard_size=8)
+    runs = scaling.scaling_runs(tmp_path, config, count=8)
+    one, two = scaling.report(runs, "one shard of 8 subjects x 8 views at 576²")
     assert one / two > 1.2

@@ -19,14 +19,30 @@ view): the per-view loop keeps rays and outputs cache-sized. Same-run CPU time p
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
+from hvg_data.config import RenderConfig
 from hvg_data.meshes import TexturedMesh
 from hvg_data.renderers.base import camera_rays
 from hvg_data.renderers.embree import EmbreeScanRenderer
+
+
+def _scaling() -> Any:
+    """``_ray_scaling.py`` of this folder (benchmarks are not an importable package)."""
+    path = Path(__file__).with_name("_ray_scaling.py")
+    spec = importlib.util.spec_from_file_location("hvg_data_bench_ray_scaling", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
 
 
 def bumpy_scan(lon: int, lat: int, texture_size: int) -> TexturedMesh:
@@ -187,36 +203,14 @@ def test_same_run_ratio_against_bare_embree(benchmark, request, capsys):
 @pytest.mark.slow
 @pytest.mark.ray
 def test_ray_one_vs_two_workers(tmp_path):
-    """Speed-up of the Ray Data pipeline from 1 to 2 workers (12 synthetic subjects, 8 views, 576²)."""
-    import time
+    """1 -> 2 Ray workers: 16 synthetic subjects x 8 views at 576², one subject per shard.
 
-    import ray
-
-    from hvg_data.config import RenderConfig
-    from hvg_data.pipeline import PipelineOptions, run_render
-
+    Sixteen shards for two workers: one task per shard renders and writes it (see the module
+    docstring for the profile before and after).
+    """
+    scaling = _scaling()
     config = RenderConfig(views=8, size=576, shard_size=1)
-    ray.init(
-        num_cpus=2, include_dashboard=False, object_store_memory=200 * 1024**2, log_to_driver=False
-    )
-    try:
-        timings = {}
-        for workers in (2, 1, 2):  # the first run warms the worker processes up
-            start = time.perf_counter()
-            run_render(
-                "synthetic",
-                None,
-                tmp_path / f"w{workers}-{len(timings)}",
-                config,
-                adapter_options={"count": 12},
-                options=PipelineOptions(executor="ray", num_workers=workers, progress=False),
-            )
-            timings[len(timings)] = (workers, time.perf_counter() - start)
-    finally:
-        ray.shutdown()
-    one, two = timings[1][1], timings[2][1]
-    print(
-        f"\nRay Data, 12 subjects x 8 views at 576^2: 1 worker {one:.1f} s, "
-        f"2 workers {two:.1f} s, speed-up {one / two:.2f}x"
-    )
+    runs = scaling.scaling_runs(tmp_path, config, count=16)
+    one, two = scaling.report(runs, "16 subjects x 8 views at 576², one shard each")
+    assert min(run.busy for run in runs if run.workers == 2) > 0.8  # both workers kept busy
     assert one / two > 1.2

@@ -23,9 +23,10 @@ shard's content depends only on the dataset, the configuration and its index. He
   it. On Ray a worker that dies (segfault, out of memory) is retried :data:`TASK_MAX_RETRIES`
   times, then recorded as that subject's failure. Missing resources (``MissingResourceError``:
   e.g. no SMPL-X model files) stop the run, since they would fail every subject.
-* **Executors**: ``local`` renders in this process; ``ray`` runs one Ray task per subject (so
-  every worker stays busy even with fewer shards than workers), each writing a pickle-free part
-  file, and the driver assembles the shards from the parts (the same bytes as ``local``); ``auto``
+* **Executors**: ``local`` renders in this process; ``ray`` renders and writes the shards in
+  Ray workers (:mod:`hvg_data.ray_executor`: one task per shard when there are enough shards,
+  else one per subject plus one assembling the shard; at most ``num_workers`` at a time), the
+  driver only recording them in the manifest (the same bytes as ``local``); ``auto``
   (default) picks Ray only when the estimated rendering time saved by the extra workers exceeds
   Ray's fixed start-up cost (:func:`choose_executor`).
 * **Exit codes** (command line): 0 all rendered, 3 some subjects failed
@@ -35,14 +36,12 @@ shard's content depends only on the dataset, the configuration and its index. He
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import inspect
 import json
 import logging
 import os
 import shutil
 import traceback
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,13 +55,11 @@ from hvg_data.shards import (
     FAILURES_NAME,
     PARTS_DIR,
     SHARD_PATTERN,
-    LazyParts,
     Manifest,
     RenderedSample,
     ShardRecord,
     atomic_write_bytes,
     remove_stale_temporaries,
-    save_part,
     sha256_of,
     shard_path,
     write_shard,
@@ -89,8 +86,6 @@ RENDER_BYTES_PER_VIEW_PIXEL = 80
 STORED_BYTES_PER_PIXEL = 9
 #: Share of the available memory that the workers may plan to use.
 MEMORY_HEADROOM = 0.7
-#: Loggers of Ray that print INFO/WARNING chatter on the console unless ``verbose``.
-RAY_LOGGERS = ("ray",)
 
 _log = logging.getLogger(__name__)
 
@@ -276,7 +271,8 @@ def check_memory(config: RenderConfig, frames: int, workers: int, held: int = 1)
         frames: Frames per subject.
         workers: Subjects rendered at the same time.
         held: Rendered subjects kept in memory until their shard is written (the in-process
-            executor keeps a shard's samples; Ray workers write parts instead).
+            executor keeps a shard's samples; Ray workers keep whole shards only where memory
+            allows, see :meth:`hvg_data.ray_executor._Scheduler.whole_shards`).
 
     Raises:
         InputError: ``field='size'``, with the estimate and what to lower.
@@ -372,45 +368,6 @@ def render_one(
             "reason": f"{type(error).__name__}: {error} "
             f"(at {Path(last.filename).name}:{last.lineno})",
         }
-
-
-_ADAPTERS: dict[str, Any] = {}
-
-
-def _task_adapter(task: dict[str, Any]) -> Any:
-    """The task's adapter, built once per worker process."""
-    key = json.dumps([task["adapter_class"], task["root"], task["adapter_options"]])
-    if key not in _ADAPTERS:
-        module_name, _, attribute = task["adapter_class"].partition(":")
-        klass: Any = importlib.import_module(module_name)
-        for part in attribute.split("."):
-            klass = getattr(klass, part)
-        _ADAPTERS[key] = klass(task["root"], **task["adapter_options"])
-    return _ADAPTERS[key]
-
-
-def render_subject_task(task: dict[str, Any]) -> dict[str, Any]:
-    """Render one subject into a part file (runs in a Ray worker). JSON-able in and out.
-
-    Task keys: ``adapter_class`` (``module:attribute``), ``root``, ``adapter_options``,
-    ``config`` (RenderConfig JSON), ``smplx_model_dir``, ``subject``, ``shard``, ``position``,
-    ``part`` (absolute path of the part file).
-
-    Returns:
-        ``{"shard", "position", "subject", "status"}`` with status ``"ok"``, ``"failed"`` (plus
-        ``"failure"``) or ``"fatal"`` (plus ``"reason"`` and ``"file"``: a missing resource).
-    """
-    result = {"shard": task["shard"], "position": task["position"], "subject": task["subject"]}
-    config = RenderConfig.from_json(task["config"])
-    try:
-        adapter = _task_adapter(task)
-        sample, failure = render_one(adapter, task["subject"], config, task["smplx_model_dir"])
-    except MissingResourceError as error:
-        return {**result, "status": "fatal", "reason": error.message, "file": error.path or ""}
-    if sample is None:
-        return {**result, "status": "failed", "failure": failure}
-    save_part(Path(task["part"]), sample)
-    return {**result, "status": "ok"}
 
 
 # ----------------------------------------------------------------------------- driver side
@@ -571,11 +528,10 @@ def run_render(
             executor=executor if plan.render else "none",
         )
         if plan.render:
-            writer = _ShardWriter(
-                out_dir, dataset, config, config_hash, manifest, summary, on_shard
-            )
-            job = _Job(
+            writer = ShardWriter(out_dir, dataset, config, config_hash, manifest, summary, on_shard)
+            job = RenderJob(
                 dataset=dataset,
+                frames=frames,
                 adapter=adapter,
                 root=root_str,
                 adapter_options=adapter_options,
@@ -586,7 +542,7 @@ def run_render(
             if executor == "local":
                 _run_local(job, options, writer)
             else:
-                _run_on_ray(job, options, writer, out_dir)
+                _run_on_ray(job, options, writer, out_dir / PARTS_DIR)
         summary.samples = manifest.num_samples
         summary.failures = _write_failures(out_dir, manifest)
         return summary
@@ -617,8 +573,11 @@ def _recorded_plan(
 
 
 @dataclass
-class _Job:
+class RenderJob:
+    """What the executors render: ``shards`` (index -> planned subjects) of one dataset."""
+
     dataset: str
+    frames: int
     adapter: Any
     root: str | None
     adapter_options: dict[str, Any]
@@ -628,11 +587,15 @@ class _Job:
 
     @property
     def subjects(self) -> int:
+        """Subjects to render over all shards."""
         return sum(len(subjects) for subjects in self.shards.values())
 
 
-class _ShardWriter:
-    """Writes finished shards and records them in the manifest before they take their name."""
+class ShardWriter:
+    """Records finished shards in the manifest before they take their final name.
+
+    ``write`` writes a shard here (in-process executor); ``adopt`` takes one a Ray worker wrote.
+    """
 
     def __init__(
         self,
@@ -655,13 +618,15 @@ class _ShardWriter:
         samples: Sequence[RenderedSample],
         failures: list[dict[str, str]],
     ) -> None:
+        """Write shard ``index`` and record it (before it takes its name)."""
         name = SHARD_PATTERN.format(index=index)
 
         def record(digest: str, size: int) -> None:
-            self.manifest.shards[name] = ShardRecord(
-                name, len(samples), list(subjects), digest, size, self.config_hash, failures
+            self._record(
+                ShardRecord(
+                    name, len(samples), list(subjects), digest, size, self.config_hash, failures
+                )
             )
-            self.manifest.save(self.out)
 
         write_shard(
             self.out / name,
@@ -674,6 +639,45 @@ class _ShardWriter:
             failures=failures,
             before_replace=record,
         )
+        self._finished(name)
+
+    def adopt(self, index: int, subjects: list[str], written: dict[str, Any]) -> None:
+        """Record a complete shard written elsewhere in the folder, then give it its name.
+
+        Args:
+            index: Shard index.
+            subjects: The shard's planned subjects.
+            written: ``file`` (a complete shard inside the output folder, on the same file
+                system), ``sha256``, ``bytes``, ``samples`` and ``failures``.
+
+        Raises:
+            HVGError: The file is not the size its writer reported.
+        """
+        name = SHARD_PATTERN.format(index=index)
+        path = Path(written["file"])
+        if path.stat().st_size != written["bytes"]:
+            raise HVGError(
+                f"{path}: {path.stat().st_size} bytes, its writer said {written['bytes']}"
+            )
+        self._record(
+            ShardRecord(
+                name,
+                written["samples"],
+                list(subjects),
+                written["sha256"],
+                written["bytes"],
+                self.config_hash,
+                list(written["failures"]),
+            )
+        )
+        os.replace(path, self.out / name)
+        self._finished(name)
+
+    def _record(self, record: ShardRecord) -> None:
+        self.manifest.shards[record.file] = record
+        self.manifest.save(self.out)
+
+    def _finished(self, name: str) -> None:
         self.summary.shards_written += 1
         if self.on_shard is not None:
             self.on_shard(self.manifest.shards[name].to_json())
@@ -689,7 +693,7 @@ def _progress(
     )
 
 
-def _run_local(job: _Job, options: PipelineOptions, writer: _ShardWriter) -> None:
+def _run_local(job: RenderJob, options: PipelineOptions, writer: ShardWriter) -> None:
     todo = [(index, subject) for index, group in job.shards.items() for subject in group]
     rendered: dict[int, list[RenderedSample]] = {index: [] for index in job.shards}
     failed: dict[int, list[dict[str, str]]] = {index: [] for index in job.shards}
@@ -706,199 +710,15 @@ def _run_local(job: _Job, options: PipelineOptions, writer: _ShardWriter) -> Non
             writer.write(index, job.shards[index], rendered.pop(index), failed.pop(index))
 
 
-def _adapter_reference(dataset: str) -> str:
-    """``module:attribute`` of the dataset's adapter class, importable by Ray workers."""
-    from hvg_core.registry import get_registry
+def _run_on_ray(job: RenderJob, options: PipelineOptions, writer: ShardWriter, parts: Path) -> None:
+    """Render on Ray (:mod:`hvg_data.ray_executor`); ``parts`` holds the workers' files meanwhile."""
+    from hvg_data.ray_executor import run_on_ray
 
-    entry = next(e for e in get_registry().entries("datasets") if e.name == dataset)
-    if isinstance(entry.target, str):
-        return entry.target
-    return f"{entry.target.__module__}:{entry.target.__qualname__}"
-
-
-def _quiet_ray(verbose: bool, local: bool) -> tuple[dict[str, int], list[str]]:
-    """Set Ray's environment and loggers for a quiet run.
-
-    Returns:
-        The logger levels and the names of the environment variables to restore afterwards.
-    """
-    settings = {"RAY_USAGE_STATS_ENABLED": "0"}
-    if local:
-        # Workers share this interpreter's environment: skip Ray's `uv run` hook, which packages
-        # the working directory (and breaks relative paths). Ray reads it when imported.
-        settings["RAY_ENABLE_UV_RUN_RUNTIME_ENV"] = "0"
-        if not verbose:
-            # Token authentication stays on (Ray's default for a new local cluster); setting it
-            # explicitly only drops Ray's notice about the default.
-            settings["RAY_AUTH_MODE"] = "token"
-    added = [name for name in settings if name not in os.environ]
-    for name in added:
-        os.environ[name] = settings[name]
-    if verbose:
-        return {}, added
-    levels = {}
-    for name in RAY_LOGGERS:
-        logger = logging.getLogger(name)
-        levels[name] = logger.level
-        # Failures come back as results and are reported by the pipeline itself.
-        logger.setLevel(logging.CRITICAL)
-    return levels, added
-
-
-def _run_on_ray(job: _Job, options: PipelineOptions, writer: _ShardWriter, out: Path) -> None:
-    parts = out / PARTS_DIR
     parts.mkdir()
-    reference = _adapter_reference(job.dataset)
-    tasks = [
-        {
-            "adapter_class": reference,
-            "root": job.root,
-            "adapter_options": job.adapter_options,
-            "config": job.config.to_json(),
-            "smplx_model_dir": job.smplx_model_dir,
-            "subject": subject,
-            "shard": index,
-            "position": position,
-            "part": str(parts / f"{index:05d}-{position:05d}.npz"),
-        }
-        for index, group in job.shards.items()
-        for position, subject in enumerate(group)
-    ]
-    levels, added = _quiet_ray(options.verbose, local=options.address is None)
     try:
-        with warnings.catch_warnings():
-            if not options.verbose:
-                warnings.filterwarnings("ignore", module=r"ray(\.|$)")
-            results = _ray_results(tasks, options, job)
-            try:
-                _assemble(job, results, options, writer, parts)
-            finally:
-                results.close()  # shuts down a Ray runtime started here, even on errors
+        run_on_ray(job, options, writer, parts)
     finally:
-        for name, level in levels.items():
-            logging.getLogger(name).setLevel(level)
-        for name in added:
-            os.environ.pop(name, None)
         shutil.rmtree(parts, ignore_errors=True)
-
-
-def _ray_results(
-    tasks: list[dict[str, Any]], options: PipelineOptions, job: _Job
-) -> Iterator[dict[str, Any]]:
-    """Start (or join) Ray, run one task per subject, yield the results as they finish.
-
-    Plain Ray tasks rather than a Ray Data ``map``: Ray Data retries a task whose worker died
-    forever (``max_retries=-1``) and offers no supported setting to bound it (``ray_remote_args``
-    is deprecated), while a task's own ``max_retries`` bounds it and ``ray.get`` names the
-    subject whose worker died.
-    """
-    import ray
-
-    started_here = False
-    if not ray.is_initialized():
-        init: dict[str, Any] = {
-            "include_dashboard": False,
-            "log_to_driver": options.verbose,
-            "configure_logging": options.verbose,
-        }
-        if options.address is not None:
-            init["address"] = options.address
-        else:
-            init["num_cpus"] = options.num_workers or default_workers()
-        init.update(options.ray_init)
-        ray.init(**init)
-        started_here = True
-    try:
-        workers = options.num_workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        remote = ray.remote(num_cpus=1, max_retries=TASK_MAX_RETRIES, retry_exceptions=False)(
-            render_subject_task
-        )
-        queue = list(reversed(tasks))
-        pending: dict[Any, dict[str, Any]] = {}
-        while queue or pending:
-            # Two tasks per worker in flight: a worker never waits for the driver.
-            while queue and len(pending) < 2 * workers:
-                task = queue.pop()
-                name = f"hvg-data render {job.dataset} {task['subject']}"
-                pending[remote.options(name=name).remote(task)] = task
-            done, _ = ray.wait(list(pending), num_returns=1)
-            for ref in done:
-                task = pending.pop(ref)
-                try:
-                    yield ray.get(ref)
-                except ray.exceptions.RayError as error:
-                    yield _task_failure(task, error)
-    except (HVGError, GeneratorExit):
-        raise
-    except Exception as error:  # Ray wraps its own failures in many types
-        raise HVGError(f"the Ray render failed: {type(error).__name__}: {error}") from error
-    finally:
-        if started_here:
-            ray.shutdown()
-
-
-def _task_failure(task: dict[str, Any], error: Exception) -> dict[str, Any]:
-    """The failure record of a subject whose Ray task failed for good."""
-    import ray
-
-    if isinstance(error, (ray.exceptions.WorkerCrashedError, ray.exceptions.OutOfMemoryError)):
-        reason = (
-            f"the Ray worker rendering it died ({type(error).__name__}: crash or out of memory) "
-            f"{TASK_MAX_RETRIES + 1} times"
-        )
-    else:
-        first = str(error).strip().splitlines()[-1] if str(error).strip() else ""
-        reason = f"the Ray task failed: {type(error).__name__}: {first}"
-    return {
-        "shard": task["shard"],
-        "position": task["position"],
-        "subject": task["subject"],
-        "status": "failed",
-        "failure": {"subject": task["subject"], "file": "", "reason": reason},
-    }
-
-
-def _assemble(
-    job: _Job,
-    results: Iterator[dict[str, Any]],
-    options: PipelineOptions,
-    writer: _ShardWriter,
-    parts: Path,
-) -> None:
-    """Collect per-subject results; write each shard once all its subjects are back."""
-    outcome: dict[int, dict[int, dict[str, Any]]] = {index: {} for index in job.shards}
-
-    def finish(index: int) -> None:
-        group = job.shards[index]
-        done = outcome.pop(index)
-        ok = [p for p in range(len(group)) if done[p]["status"] == "ok"]
-        failures = [done[p]["failure"] for p in range(len(group)) if done[p]["status"] != "ok"]
-        paths = [parts / f"{index:05d}-{p:05d}.npz" for p in ok]
-        writer.write(index, group, LazyParts(paths), failures)
-        for path in paths:
-            path.unlink()
-
-    for result in _progress(results, options, job.subjects, f"render {job.dataset}"):
-        if result["status"] == "fatal":
-            raise MissingResourceError(result["reason"], path=result["file"] or None)
-        index = result["shard"]
-        outcome[index][result["position"]] = result
-        if len(outcome[index]) == len(job.shards[index]):
-            finish(index)
-    for index in sorted(outcome):
-        for position, subject in enumerate(job.shards[index]):
-            outcome[index].setdefault(
-                position,
-                {
-                    "status": "failed",
-                    "failure": {
-                        "subject": subject,
-                        "file": "",
-                        "reason": "no result came back from its Ray task",
-                    },
-                },
-            )
-        finish(index)
 
 
 def _write_failures(out: Path, manifest: Manifest) -> list[dict[str, str]]:
