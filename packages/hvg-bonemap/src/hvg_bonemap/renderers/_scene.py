@@ -68,15 +68,18 @@ def flatten_scene(ellipsoids: Ellipsoids, cameras: Cameras) -> FlatScene:
     m = math.prod(batch)
     n = ellipsoids.count
     device = ellipsoids.centers.device
-    f64 = torch.float64
-    ell = ellipsoids.expand(batch)
-    cam = cameras.expand(batch)
-    centers = ell.centers.reshape(m, n, 3).to(device=device, dtype=f64)
-    rotations = ell.rotations.reshape(m, n, 3, 3).to(device=device, dtype=f64)
-    radii = ell.radii.reshape(m, n, 3).to(device=device, dtype=f64)
-    K = cam.K.reshape(m, 3, 3).to(device=device, dtype=f64)
-    R = cam.R.reshape(m, 3, 3).to(device=device, dtype=f64)
-    t = cam.t.reshape(m, 3).to(device=device, dtype=f64)
+
+    def flat(x: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+        # Cast before broadcasting (fewer elements); the inputs were validated on construction.
+        x = x.to(device=device, dtype=torch.float64)
+        return x.expand(*batch, *shape).reshape(m, *shape)
+
+    centers = flat(ellipsoids.centers, (n, 3))
+    rotations = flat(ellipsoids.rotations, (n, 3, 3))
+    radii = flat(ellipsoids.radii, (n, 3))
+    K = flat(cameras.K, (3, 3))
+    R = flat(cameras.R, (3, 3))
+    t = flat(cameras.t, (3,))
     centers_cam = centers @ R.transpose(-1, -2) + t[:, None, :]
     axes_cam = R[:, None] @ rotations
     volume = (radii > MIN_RADIUS).all(dim=-1)

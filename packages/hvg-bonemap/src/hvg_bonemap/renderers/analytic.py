@@ -24,8 +24,10 @@ ellipsoids cut by the camera plane are handled exactly (full rows, per-pixel roo
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
+from dataclasses import dataclass
 
 import torch
 
@@ -35,6 +37,8 @@ from hvg_bonemap.renderers._scene import FlatScene, flatten_scene
 from hvg_bonemap.renderers.output import BoneMap
 
 _NO_HIT = torch.iinfo(torch.int64).max
+_SPAN_BITS = 31
+_SPAN_MASK = (1 << _SPAN_BITS) - 1
 _LOW32 = 0xFFFFFFFF
 
 
@@ -105,41 +109,36 @@ class AnalyticRenderer:
         m = math.prod(scene.batch_shape)
         h, w = scene.height, scene.width
         device = scene.K.device
-        depth = torch.zeros(m * h * w, dtype=torch.float32, device=device)
-        normal = torch.zeros(m * 3 * h * w, dtype=torch.float32, device=device)
-        index = torch.full((m * h * w,), -1, dtype=torch.int32, device=device)
-        mask = torch.zeros(m * h * w, dtype=torch.bool, device=device)
+        # Uninitialised: each item's maps are cleared just before its hits are written, while
+        # they are in cache (clearing all maps first, then scattering, reads them back from RAM).
+        maps = _Maps(
+            torch.empty(m, h * w, dtype=torch.float32, device=device),
+            torch.empty(m, 3, h * w, dtype=torch.float32, device=device),
+            torch.empty(m, h * w, dtype=torch.int32, device=device),
+            torch.empty(m, h * w, dtype=torch.bool, device=device),
+        )
         items_per_chunk = max(1, min(m, self.max_buffer_pixels // (h * w)))
         keys = self._keys(items_per_chunk * h * w, device)
         try:
             for start in range(0, m, items_per_chunk):
                 stop = min(m, start + items_per_chunk)
-                self._render_items(scene, start, stop, depth, normal, index, mask, keys)
+                self._render_items(scene, start, stop, maps, keys)
         except BaseException:
             # An interrupted resolve leaves the reused buffer dirty: drop it.
             self._local.__dict__.pop("workspace", None)
             raise
         batch = scene.batch_shape
         return BoneMap(
-            depth.reshape(*batch, h, w),
-            normal.reshape(*batch, 3, h, w),
-            mask.reshape(*batch, h, w),
-            index.reshape(*batch, h, w),
+            maps.depth.reshape(*batch, h, w),
+            maps.normal.reshape(*batch, 3, h, w),
+            maps.mask.reshape(*batch, h, w),
+            maps.index.reshape(*batch, h, w),
         )
 
     def _render_items(
-        self,
-        scene: FlatScene,
-        start: int,
-        stop: int,
-        depth: torch.Tensor,
-        normal: torch.Tensor,
-        index: torch.Tensor,
-        mask: torch.Tensor,
-        keys: torch.Tensor,
+        self, scene: FlatScene, start: int, stop: int, maps: _Maps, keys: torch.Tensor
     ) -> None:
         h, w = scene.height, scene.width
-        hw = h * w
         n = scene.centers.shape[1]
         table = _instance_table(
             scene.K[start:stop],
@@ -150,34 +149,91 @@ class AnalyticRenderer:
         drawable = scene.drawable[start:stop].reshape(-1) & ~table["behind"]
         rows = _row_table(table, drawable, n, w, h)
         if rows is None:
+            maps.clear(start, stop)
             return
         hit, key = _resolve_rows(rows, keys, self.max_pairs)
         if hit.numel() == 0:
+            maps.clear(start, stop)
             return
-        keys.scatter_(0, hit, _NO_HIT)
-        span = key & _LOW32
-        z = (key >> 32).to(torch.int32).view(torch.float32)
-        # Per-span rows: Q d = alpha + beta u along the span's image row, ray d = (dx, dy, 1).
-        g = rows["shading"].index_select(0, span)  # (hits, 13) float32
-        u = (hit - rows["pixel"].index_select(0, span)).to(torch.float32).add_(g[:, 12])
-        dx, dy = torch.addcmul(g[:, 9], g[:, 10], u), g[:, 11]
+        keys.index_fill_(0, hit, _NO_HIT)
+        span = key & _SPAN_MASK
+        z = (key >> _SPAN_BITS).to(torch.int32).view(torch.float32)
+        # Per-span rows, gathered as contiguous (12, hits) rows: Q d = alpha + beta u along the
+        # span's image row, ray d = (dx, dy, 1).
+        g = rows["shading"].index_select(1, span)
+        u = (hit - rows["row_start"].index_select(0, span)).to(torch.float32).add_(0.5)
+        dx, dy = torch.addcmul(g[9], g[10], u), g[11]
         # Gradient Q (z d - c) = z (Q d) - Q c, one camera axis at a time.
-        nx, ny, nz = (
-            torch.addcmul(g[:, k], g[:, 3 + k], u).mul_(z).sub_(g[:, 6 + k]) for k in range(3)
-        )
+        nx, ny, nz = (torch.addcmul(g[k], g[3 + k], u).mul_(z).sub_(g[6 + k]) for k in range(3))
         inv = nx.square().addcmul_(ny, ny).addcmul_(nz, nz).clamp_min_(1e-30).rsqrt_()
-        # The near root's outward normal faces the camera; the flip only guards grazing rounding.
+        # The near root's outward normal faces the camera; the flip only guards grazing rounding
+        # (negative where n . d > 0; 0 - x keeps +0 for x = +-0, like a "> 0" test).
         facing = torch.addcmul(torch.addcmul(nz, nx, dx), ny, dy)
-        inv = torch.where(facing > 0, -inv, inv)
-        out = hit.add_(start * hw)
-        depth.scatter_(0, out, dx.square_().addcmul_(dy, dy).add_(1.0).sqrt_().mul_(z))
-        # Normal planes of item i start at 3 i hw = (out - pixel) + 2 i hw: shift out by 2 i hw.
-        plane = rows["plane_shift"].index_select(0, span).add_(out).add_(2 * start * hw)
-        normal.scatter_(0, plane, nx.mul_(inv))
-        normal.scatter_(0, plane.add_(hw), ny.mul_(inv))
-        normal.scatter_(0, plane.add_(hw), nz.mul_(inv))
-        index.scatter_(0, out, rows["ellipsoid"].index_select(0, span))
-        mask.scatter_(0, out, True)
+        inv = torch.copysign(inv, torch.rsub(facing, 0.0))
+        maps.write(
+            start,
+            stop,
+            hit,
+            dx.square_().addcmul_(dy, dy).add_(1.0).sqrt_().mul_(z),
+            (nx.mul_(inv), ny.mul_(inv), nz.mul_(inv)),
+            rows["ellipsoid"].index_select(0, span),
+        )
+
+
+@dataclass(frozen=True)
+class _Maps:
+    """Output maps being written: ``(M, HW)`` depth, index, mask and ``(M, 3, HW)`` normal."""
+
+    depth: torch.Tensor
+    normal: torch.Tensor
+    index: torch.Tensor
+    mask: torch.Tensor
+
+    def clear(self, start: int, stop: int) -> None:
+        """Background values for items ``start..stop-1``."""
+        for item in range(start, stop):
+            self._clear(item)
+
+    def _clear(self, item: int) -> None:
+        self.depth[item].zero_()
+        self.normal[item].zero_()
+        self.index[item].fill_(-1)
+        self.mask[item].zero_()
+
+    def write(
+        self,
+        start: int,
+        stop: int,
+        hit: torch.Tensor,
+        depth: torch.Tensor,
+        normal: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+        index: torch.Tensor,
+    ) -> None:
+        """Clears items ``start..stop-1`` and writes their hits, one item at a time.
+
+        Args:
+            start: First item of the chunk.
+            stop: One past its last item.
+            hit: ``(hits,)`` int64 pixel ``item * HW + pixel`` local to the chunk, ascending
+                item (spans are item-major).
+            depth: ``(hits,)`` float32.
+            normal: Three ``(hits,)`` float32 components.
+            index: ``(hits,)`` int32.
+        """
+        hw = self.depth.shape[1]
+        firsts = torch.arange(stop - start + 1, device=hit.device) * hw
+        bounds = torch.searchsorted(hit, firsts).tolist()
+        for local, (a, b) in enumerate(itertools.pairwise(bounds)):
+            item = start + local
+            self._clear(item)
+            if a == b:
+                continue
+            pixel = hit[a:b] - local * hw if local else hit[a:b]
+            self.depth[item].scatter_(0, pixel, depth[a:b])
+            for k in range(3):
+                self.normal[item, k].scatter_(0, pixel, normal[k][a:b])
+            self.index[item].scatter_(0, pixel, index[a:b])
+            self.mask[item].index_fill_(0, pixel, True)
 
 
 def _instance_table(
@@ -237,8 +293,77 @@ def _instance_table(
 def _row_table(
     table: dict[str, torch.Tensor], drawable: torch.Tensor, n: int, width: int, height: int
 ) -> dict[str, torch.Tensor] | None:
-    """Per (item, ellipsoid, row) span and float32 root coefficients (computed in float64)."""
-    device = drawable.device
+    """Per (item, ellipsoid, row) span and float32 root coefficients (computed in float64).
+
+    Rows whose span turns out empty stay in the table with a zero count (no compaction).
+    """
+    inst, row = _rows(table, drawable, height)
+    if inst is None or row is None:
+        return None
+    if inst.numel() > _SPAN_MASK:
+        raise ValueError("more than 2**31 spans in one chunk: lower max_buffer_pixels")
+    k = table["coeffs"].index_select(0, inst)
+    C, qQc, d2, pQc0, pQc1, pQp0, pQp1, pQp2, qQp0, qQp1 = k.unbind(-1)
+    v = row.to(torch.float64) + 0.5
+    pQc = pQc0 + v * pQc1
+    pQp = pQp0 + v * (pQp1 + v * pQp2)
+    qQp = qQp0 + v * qQp1
+    # disc(u) = B^2 - A C with A = d^T Q d, B = d^T Q c: quadratic d2 u^2 + d1 u + d0.
+    d1 = 2.0 * (pQc * qQc - C * qQp)
+    d0 = pQc * pQc - C * pQp
+    # d2 < 0: the span is bounded (always, unless the ellipsoid is cut by the camera plane);
+    # `pick` skips the torch.where calls when every instance is bounded.
+    d2_inst = table["coeffs"][:, 2]
+    if bool(((d2_inst < 0) | ~drawable).all()):
+        bounded = None
+    else:
+        bounded = d2 < 0
+    neg = _pick(bounded, d2, -1.0)
+    uc = _pick(bounded, -d1 / (2.0 * neg), width / 2.0)
+    disc_c = (d2 * uc + d1) * uc + d0
+    slope_c = 2.0 * d2 * uc + d1
+    half = _pick(bounded, (disc_c.clamp_min(0) / -neg).sqrt(), 0.0)
+    col0 = _pick(bounded, torch.ceil(uc - half - 0.5) - 1, 0.0).clamp_(0, width - 1)
+    col1 = _pick(bounded, torch.floor(uc + half - 0.5) + 1, width - 1.0).clamp_(-1, width - 1)
+    count = (col1 - col0 + 1).clamp_min_(0)
+    empty = disc_c < 0 if bounded is None else bounded & (disc_c < 0)
+    count = count.masked_fill_(empty, 0).to(torch.int64)
+    inv_c = 1.0 / C
+    consts = _float32_columns(
+        col0 + 0.5 - uc,  # u - uc at the first pixel of the span
+        d2 * inv_c * inv_c,
+        slope_c * inv_c * inv_c,
+        disc_c * inv_c * inv_c,
+        qQc * inv_c,
+        (pQc + uc * qQc) * inv_c,
+    )
+    item = torch.div(inst, n, rounding_mode="floor")
+    row_start = (item * height + row) * width
+    return {
+        "count": count,
+        "consts": consts,
+        "pixel": row_start + col0.to(torch.int64),
+        "row_start": row_start,
+        "shading": _shading_rows(table, inst, item, v),
+        "ellipsoid": (inst - item * n).to(torch.int32),
+    }
+
+
+def _pick(
+    cond: torch.Tensor | None, value: torch.Tensor, otherwise: float | torch.Tensor
+) -> torch.Tensor:
+    """``torch.where(cond, value, otherwise)``; ``value`` when ``cond`` is None (all true)."""
+    return value if cond is None else torch.where(cond, value, otherwise)
+
+
+def _rows(
+    table: dict[str, torch.Tensor], drawable: torch.Tensor, height: int
+) -> tuple[torch.Tensor, torch.Tensor] | tuple[None, None]:
+    """``(instance, row)`` of every image row an instance may cover (``(rows,)`` int64 each).
+
+    The rows come from the exact vertical extent of the projected ellipse, widened by one row
+    on each side; instances not entirely in front of the camera get every row.
+    """
     in_front = table["in_front"]
     dual = table["dual"]
     c11, c12, c22 = dual[:, 1, 1], dual[:, 1, 2], dual[:, 2, 2]
@@ -255,86 +380,62 @@ def _row_table(
     n_rows = torch.where(drawable, (r1 - r0 + 1).clamp_min(0), torch.zeros_like(r0)).to(torch.int64)
     total_rows = int(n_rows.sum())
     if total_rows == 0:
-        return None
+        return None, None
+    device = drawable.device
     inst = torch.repeat_interleave(
         torch.arange(n_rows.numel(), device=device), n_rows, output_size=total_rows
     )
-    first = torch.cumsum(n_rows, 0) - n_rows
-    row = torch.arange(total_rows, device=device) - first[inst] + r0.to(torch.int64)[inst]
-    k = table["coeffs"].index_select(0, inst)
-    C, qQc, d2, pQc0, pQc1, pQp0, pQp1, pQp2, qQp0, qQp1 = k.unbind(-1)
-    v = row.to(torch.float64) + 0.5
-    pQc = pQc0 + v * pQc1
-    pQp = pQp0 + v * (pQp1 + v * pQp2)
-    qQp = qQp0 + v * qQp1
-    # disc(u) = B^2 - A C with A = d^T Q d, B = d^T Q c: quadratic d2 u^2 + d1 u + d0.
-    d1 = 2.0 * (pQc * qQc - C * qQp)
-    d0 = pQc * pQc - C * pQp
-    bounded = d2 < 0
-    neg = torch.where(bounded, d2, -torch.ones_like(d2))
-    uc = torch.where(bounded, -d1 / (2.0 * neg), torch.full_like(d2, width / 2.0))
-    disc_c = (d2 * uc + d1) * uc + d0
-    slope_c = 2.0 * d2 * uc + d1
-    half = torch.where(bounded, (disc_c.clamp_min(0) / -neg).sqrt(), torch.zeros_like(d2))
-    col0 = torch.where(bounded, torch.ceil(uc - half - 0.5) - 1, torch.zeros_like(uc)).clamp(
-        0, width - 1
-    )
-    col1 = torch.where(
-        bounded, torch.floor(uc + half - 0.5) + 1, torch.full_like(uc, width - 1)
-    ).clamp(-1, width - 1)
-    count = (col1 - col0 + 1).clamp_min(0)
-    count = torch.where(bounded & (disc_c < 0), torch.zeros_like(count), count).to(torch.int64)
-    keep = torch.nonzero(count > 0).squeeze(1)
-    if keep.numel() == 0:
-        return None
-    if keep.numel() > _LOW32:
-        raise ValueError("more than 2**32 spans in one chunk: lower max_buffer_pixels")
-    inv_c = 1.0 / C
-    item = torch.div(inst, n, rounding_mode="floor")
-    consts = torch.stack(
-        [
-            col0 + 0.5 - uc,  # u - uc at the first pixel of the span
-            d2 * inv_c * inv_c,
-            slope_c * inv_c * inv_c,
-            disc_c * inv_c * inv_c,
-            qQc * inv_c,
-            (pQc + uc * qQc) * inv_c,
-        ],
-        dim=-1,
-    ).to(torch.float32)
-    pixel = (item * height + row) * width + col0.to(torch.int64)
-    inst, item, v, col0 = (x.index_select(0, keep) for x in (inst, item, v, col0))
-    # Shading rows per span (float64 -> float32): along the row, d = (dx0 + a u, dy, 1) and
-    # Q d = alpha + beta u with alpha = Q (dx0, dy, 1), beta = a Q e_x (Q symmetric).
-    quad = table["quad"].index_select(0, inst)  # (spans, 12): rows of Q, then Q c
-    ray = table["rays"].index_select(0, item)  # (spans, 5): a, p0x, p1x, p0y, p1y
+    # row = (index among all rows) - (first row of the instance) + (its top image row).
+    offset = r0.to(torch.int64) - (torch.cumsum(n_rows, 0) - n_rows)
+    return inst, torch.arange(total_rows, device=device) + offset.index_select(0, inst)
+
+
+def _shading_rows(
+    table: dict[str, torch.Tensor], inst: torch.Tensor, item: torch.Tensor, v: torch.Tensor
+) -> torch.Tensor:
+    """``(12, rows)`` float32 shading coefficients per row (computed in float64).
+
+    Along an image row, d = (dx0 + a u, dy, 1) and Q d = alpha + beta u with
+    alpha = Q (dx0, dy, 1), beta = a Q e_x (Q symmetric). Rows: alpha (3), beta (3), Q c (3),
+    dx0, a, dy.
+    """
+    quad = table["quad"].index_select(0, inst)  # (rows, 12): rows of Q, then Q c
+    ray = table["rays"].index_select(0, item)  # (rows, 5): a, p0x, p1x, p0y, p1y
     a = ray[:, 0:1]
     dx0, dy = ray[:, 1:2] + ray[:, 2:3] * v[:, None], ray[:, 3:4] + ray[:, 4:5] * v[:, None]
     alpha = quad[:, 0:3] * dx0 + quad[:, 3:6] * dy + quad[:, 6:9]
-    shading = torch.cat(
-        [alpha, a * quad[:, 0:3], quad[:, 9:12], dx0, a, dy, col0[:, None] + 0.5], 1
+    out = torch.empty(12, v.numel(), dtype=torch.float32, device=v.device)
+    for first, block in zip(
+        (0, 3, 6, 9, 10, 11), (alpha, a * quad[:, 0:3], quad[:, 9:12], dx0, a, dy), strict=True
+    ):
+        out[first : first + block.shape[1]].copy_(block.t())
+    return out
+
+
+def _float32_columns(*columns: torch.Tensor) -> torch.Tensor:
+    """``(rows, len(columns))`` float32 table of ``(rows,)`` columns (cast while copying)."""
+    out = torch.empty(
+        columns[0].numel(), len(columns), dtype=torch.float32, device=columns[0].device
     )
-    return {
-        "count": count.index_select(0, keep),
-        "consts": consts.index_select(0, keep),
-        "pixel": pixel.index_select(0, keep),
-        "shading": shading.to(torch.float32),
-        "plane_shift": item * (2 * height * width),  # item local to the chunk
-        "ellipsoid": (inst - item * n).to(torch.int32),
-    }
+    for k, column in enumerate(columns):
+        out[:, k].copy_(column)
+    return out
 
 
 def _resolve_rows(
     rows: dict[str, torch.Tensor], keys: torch.Tensor, max_pairs: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Evaluates every span pixel and min-reduces the hits into ``keys``.
+    """Evaluates every span pixel and min-reduces the candidate keys into ``keys``.
 
     The spans are expanded into one flat candidate list per chunk of at most ``max_pairs``
     pixels (ragged, no padding, a handful of tensor operations per chunk whatever the spans).
+    Candidates without a root in front of the camera carry the key ``_NO_HIT``, so that they
+    leave ``keys`` unchanged (no compaction before the reduce).
 
     Returns:
         ``(pixels, keys)`` of the winning candidate of every covered pixel (``(hits,)`` int64
-        each): the candidate whose key equals the reduced key (keys are unique per pixel).
+        each, in span order): the candidate whose key equals the reduced key (keys are unique
+        per pixel).
     """
     count = rows["count"]
     ends = torch.cumsum(count, 0)
@@ -345,27 +446,25 @@ def _resolve_rows(
         # Rows first..last-1 hold at most max_pairs pixels (at least one row per chunk).
         last = int(torch.searchsorted(ends, done + max_pairs, right=True))
         last = min(n_rows, max(last, first + 1))
-        found = _resolve_chunk(rows, first, last, keys)
-        if found is not None:
-            pixels.append(found[0])
-            candidates.append(found[1])
+        pixel, key = _resolve_chunk(rows, first, last, keys)
+        pixels.append(pixel)
+        candidates.append(key)
         done = int(ends[last - 1])
         first = last
-    if not pixels:
-        empty = torch.zeros(0, dtype=torch.int64, device=count.device)
-        return empty, empty
-    pixel, key = torch.cat(pixels), torch.cat(candidates)
-    win = torch.nonzero(keys.index_select(0, pixel) == key).squeeze(1)
+    pixel, key = (x[0] if len(x) == 1 else torch.cat(x) for x in (pixels, candidates))
+    won = keys.index_select(0, pixel).eq_(key).logical_and_(key != _NO_HIT)
+    win = torch.nonzero(won).squeeze(1)
     return pixel.index_select(0, win), key.index_select(0, win)
 
 
 def _resolve_chunk(
     rows: dict[str, torch.Tensor], first: int, last: int, keys: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """Near roots of the span pixels of rows ``first..last-1``; min-reduces hits into ``keys``.
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Near roots of the span pixels of rows ``first..last-1``; min-reduces them into ``keys``.
 
     Returns:
-        ``(pixels, keys)`` of the chunk's hits (``(hits,)`` int64 each), None without hits.
+        ``(pixels, keys)`` of the chunk's candidates (``(pixels,)`` int64 each); ``_NO_HIT``
+        for candidates without a root in front of the camera.
     """
     count = rows["count"][first:last]
     total = int(count.sum())
@@ -381,15 +480,16 @@ def _resolve_chunk(
     x = col.to(torch.float32).add_(x0)
     disc = torch.addcmul(disc0, torch.addcmul(slope, d2, x), x)
     den = torch.addcmul(b0, b1, x)
-    den.add_(disc.clamp_min(0.0).sqrt_())
-    # den > 0 <=> the near root lies in front of the camera; z = 1 / den.
-    valid = torch.nonzero((disc >= 0.0).logical_and_(den > 0.0)).squeeze(1)
-    if valid.numel() == 0:
-        return None
-    span = span.index_select(0, valid)
-    z_bits = torch.reciprocal(den.index_select(0, valid)).view(torch.int32).to(torch.int64)
-    # Low bits: the global span id (spans are ordered by ellipsoid: ties go to the lower one).
-    key = z_bits.bitwise_left_shift_(32).bitwise_or_(span + first)
-    pixel = rows["pixel"][first:last].index_select(0, span).add_(col.index_select(0, valid))
+    # No real root (disc < 0) or none in front (den <= 0): key _NO_HIT. sqrt |disc| (not of a
+    # clamped 0 or a negative: both take a slow path on CPU) only feeds rejected candidates.
+    miss = (disc < 0.0).logical_or_(den <= 0.0).to(torch.int64).mul_(_NO_HIT)
+    den.add_(disc.abs_().sqrt_())
+    # z = 1 / den; positive float32 bit patterns order like their values. Low bits: the global
+    # span id (spans are ordered by ellipsoid: ties go to the lower one).
+    # The unsigned view keeps keys of negative z (rejected) non-negative.
+    z_bits = torch.reciprocal(den).view(torch.int32).to(torch.int64).bitwise_and_(_LOW32)
+    key = z_bits.bitwise_left_shift_(_SPAN_BITS).bitwise_or_(span + first if first else span)
+    key.bitwise_or_(miss)
+    pixel = rows["pixel"][first:last].index_select(0, span).add_(col)
     keys.scatter_reduce_(0, pixel, key, reduce="amin")
     return pixel, key
