@@ -32,6 +32,7 @@ from hvg_data.pipeline import (
     PipelineOptions,
     choose_executor,
     estimated_render_seconds,
+    run_render,
 )
 
 
@@ -100,4 +101,10 @@ def test_ray_one_vs_two_workers_one_shard(tmp_path):
     config = RenderConfig(views=8, size=576, shard_size=8)
     runs = scaling.scaling_runs(tmp_path, config, count=8)
     one, two = scaling.report(runs, "one shard of 8 subjects x 8 views at 576²")
+    # Parts compressed in the workers, copied into the shard: the in-process executor's bytes.
+    local = tmp_path / "local"
+    options = PipelineOptions(executor="local", progress=False)
+    run_render("synthetic", None, local, config, adapter_options={"count": 8}, options=options)
+    last = tmp_path / f"run{len(runs)}-w{runs[-1].workers}" / "shard-00000.h5"
+    assert last.read_bytes() == (local / "shard-00000.h5").read_bytes()
     assert one / two > 1.2

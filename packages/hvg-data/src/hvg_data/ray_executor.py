@@ -11,8 +11,9 @@ Task sizes:
   one subject: one task renders the shard's subjects and writes the shard. No intermediate
   files; only the last round can leave a worker idle.
 * **One task per subject** otherwise (too few shards to keep every worker busy, or whole shards
-  of every worker would not fit in memory): each writes an uncompressed part file, and once a
-  shard's parts are all back one more task assembles them into the shard (the same bytes).
+  of every worker would not fit in memory): each writes a part file with its images already
+  compressed as the shard stores them, and once a shard's parts are all back one more task
+  copies them into the shard (the same bytes).
 
 A worker writes its shard under ``.parts/`` with the final name; the driver records the manifest
 entry (size and SHA-256 from the worker) and only then renames the file into the output folder,
@@ -55,7 +56,15 @@ from hvg_data.pipeline import (
     render_one,
     subject_peak_bytes,
 )
-from hvg_data.shards import SHARD_PATTERN, RenderedSample, load_part, save_part, write_shard
+from hvg_data.shards import (
+    SHARD_PATTERN,
+    PackedSample,
+    RenderedSample,
+    pack_sample,
+    read_part,
+    save_part,
+    write_shard,
+)
 
 #: Loggers of Ray that print INFO/WARNING chatter on the console unless ``verbose``.
 RAY_LOGGERS = ("ray",)
@@ -86,12 +95,19 @@ def _render(
     return render_one(_task_adapter(task), subject, config, task["smplx_model_dir"])
 
 
+def _compression(task: dict[str, Any]) -> int:
+    return RenderConfig.from_json(task["config"]).compression
+
+
 def _fatal(result: dict[str, Any], error: MissingResourceError) -> dict[str, Any]:
     return {**result, "status": "fatal", "reason": error.message, "file": error.path or ""}
 
 
 def render_subject_task(task: dict[str, Any]) -> dict[str, Any]:
     """Render one subject into a part file (runs in a Ray worker).
+
+    The images are compressed here, chunk by chunk as the shard stores them, so that the
+    shard's assembly only copies them.
 
     Task keys: ``adapter_class`` (``module:attribute``), ``root``, ``adapter_options``,
     ``config`` (RenderConfig JSON), ``smplx_model_dir``, ``subject``, ``shard``, ``position``,
@@ -108,12 +124,13 @@ def render_subject_task(task: dict[str, Any]) -> dict[str, Any]:
         return _fatal(result, error)
     if sample is None:
         return {**result, "status": "failed", "failure": failure}
-    save_part(Path(task["part"]), sample)
+    level = _compression(task)
+    save_part(Path(task["part"]), pack_sample(sample, level) if level else sample)
     return {**result, "status": "ok"}
 
 
-class _Samples(Sequence[RenderedSample]):
-    """Rendered samples and part files, a part loaded only when its sample is read."""
+class _Samples(Sequence[RenderedSample | PackedSample]):
+    """Rendered samples and part files, a part read only when its sample is."""
 
     def __init__(self, items: list[RenderedSample | Path]) -> None:
         self.items = items
@@ -126,13 +143,13 @@ class _Samples(Sequence[RenderedSample]):
             return [self._load(item) for item in self.items[index]]
         return self._load(self.items[index])
 
-    def __iter__(self) -> Iterator[RenderedSample]:
+    def __iter__(self) -> Iterator[RenderedSample | PackedSample]:
         for item in self.items:
             yield self._load(item)
 
     @staticmethod
-    def _load(item: RenderedSample | Path) -> RenderedSample:
-        return load_part(item) if isinstance(item, Path) else item
+    def _load(item: RenderedSample | Path) -> RenderedSample | PackedSample:
+        return read_part(item) if isinstance(item, Path) else item
 
 
 def write_shard_task(task: dict[str, Any]) -> dict[str, Any]:
@@ -180,7 +197,7 @@ def write_shard_task(task: dict[str, Any]) -> dict[str, Any]:
         config_hash=task["config_hash"],
         dataset=task["dataset"],
         shard_index=task["shard"],
-        compression=RenderConfig.from_json(task["config"]).compression,
+        compression=_compression(task),
         planned_subjects=task["subjects"],
         failures=failures,
     )

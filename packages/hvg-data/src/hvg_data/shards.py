@@ -27,10 +27,12 @@ a final name, and re-runs produce byte-identical files.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -113,6 +115,86 @@ class RenderedSample:
             raise InputError("camera_names/frame_ids do not match (V, T)", field="camera_names")
 
 
+@dataclass(frozen=True)
+class CompressedImage:
+    """An image field as a shard stores it: one zlib stream per ``(view, frame)`` chunk.
+
+    HDF5's gzip filter is zlib's ``compress2`` at the same level, so writing these streams as
+    the chunks (``write_direct_chunk``) gives the bytes that :func:`write_shard` writes from the
+    array; compressing in the workers leaves the shard's assembly only the copying.
+
+    Attributes:
+        shape: ``(V, T, H, W)`` or ``(V, T, H, W, 3)`` of the array.
+        dtype: Its numpy dtype name (``uint8``, ``bool``, ``float16``).
+        level: gzip level (1-9).
+        chunks: ``V * T`` compressed images, view-major.
+    """
+
+    shape: tuple[int, ...]
+    dtype: str
+    level: int
+    chunks: tuple[bytes, ...]
+
+    @classmethod
+    def compress(cls, array: np.ndarray, level: int) -> CompressedImage:
+        """Compress ``array`` (V, T, ...) chunk by chunk at gzip ``level``."""
+        views, frames = array.shape[:2]
+        chunks = tuple(
+            zlib.compress(np.ascontiguousarray(array[view, frame]).tobytes(), level)
+            for view in range(views)
+            for frame in range(frames)
+        )
+        return cls(tuple(array.shape), array.dtype.name, level, chunks)
+
+    def decompress(self) -> np.ndarray:
+        """The array, (V, T, ...) of ``dtype``."""
+        flat = b"".join(zlib.decompress(chunk) for chunk in self.chunks)
+        return np.frombuffer(flat, np.dtype(self.dtype)).reshape(self.shape).copy()
+
+
+@dataclass(frozen=True)
+class PackedSample:
+    """A :class:`RenderedSample` whose image fields are compressed (:func:`pack_sample`).
+
+    Attributes: those of :class:`RenderedSample`, ``rgb``/``mask``/``depth``/``normal`` as
+    :class:`CompressedImage`.
+    """
+
+    dataset: str
+    subject: str
+    kind: str
+    rgb: CompressedImage
+    mask: CompressedImage
+    depth: CompressedImage
+    normal: CompressedImage
+    K: np.ndarray
+    R: np.ndarray
+    t: np.ndarray
+    crop_boxes: np.ndarray
+    joints: np.ndarray
+    smplx: dict[str, np.ndarray]
+    smplx_settings: dict[str, Any]
+    camera_names: tuple[str, ...]
+    frame_ids: tuple[str, ...]
+    source_hashes: dict[str, str] = field(default_factory=dict)
+
+
+def pack_sample(sample: RenderedSample, level: int) -> PackedSample:
+    """``sample`` with its image fields compressed at gzip ``level`` (>= 1)."""
+    fields = {f.name: getattr(sample, f.name) for f in dataclasses.fields(RenderedSample)}
+    for name in IMAGE_FIELDS:
+        fields[name] = CompressedImage.compress(fields[name], level)
+    return PackedSample(**fields)
+
+
+def unpack_sample(sample: PackedSample) -> RenderedSample:
+    """The :class:`RenderedSample` of a packed one (checked as any other)."""
+    fields = {f.name: getattr(sample, f.name) for f in dataclasses.fields(PackedSample)}
+    for name in IMAGE_FIELDS:
+        fields[name] = fields[name].decompress()
+    return RenderedSample(**fields)
+
+
 def sha256_of(path: str | PathLike[str], chunk: int = 1 << 20) -> str:
     """Hex SHA-256 of a file, streamed."""
     digest = hashlib.sha256()
@@ -134,7 +216,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def write_shard(
     path: str | PathLike[str],
-    samples: Sequence[RenderedSample],
+    samples: Sequence[RenderedSample | PackedSample],
     *,
     config_hash: str,
     dataset: str,
@@ -150,6 +232,8 @@ def write_shard(
         path: Final shard path.
         samples: The samples, stored as ``/samples/000000``... in this order. Only one is
             touched at a time, so a lazy sequence (e.g. of part files) keeps memory flat.
+            Packed samples' images are written as they are (same bytes; their level must be
+            ``compression``).
         config_hash: Render-config hash recorded in the file.
         dataset: Dataset name recorded in the file.
         shard_index: Index of this shard.
@@ -193,10 +277,7 @@ def write_shard(
                 group.attrs["camera_names"] = json.dumps(list(sample.camera_names))
                 group.attrs["frame_ids"] = json.dumps(list(sample.frame_ids))
                 for name in IMAGE_FIELDS:
-                    array = getattr(sample, name)
-                    # One chunk per (view, frame) image: readers fetch view/frame subsets only.
-                    chunks = (1, 1, *array.shape[2:])
-                    group.create_dataset(name, data=array, chunks=chunks, **image_options)
+                    _write_image(group, name, getattr(sample, name), compression, image_options)
                 for name in (*CAMERA_FIELDS, "joints"):
                     group.create_dataset(name, data=getattr(sample, name), track_times=False)
                 smplx = group.create_group("smplx")
@@ -216,6 +297,29 @@ def write_shard(
     return digest
 
 
+def _write_image(
+    group: Any,
+    name: str,
+    value: np.ndarray | CompressedImage,
+    compression: int,
+    options: dict[str, Any],
+) -> None:
+    # One chunk per (view, frame) image: readers fetch view/frame subsets only.
+    chunks = (1, 1, *value.shape[2:])
+    if not isinstance(value, CompressedImage):
+        group.create_dataset(name, data=value, chunks=chunks, **options)
+        return
+    if value.level != compression:
+        raise ValueError(f"{name}: compressed at level {value.level}, the shard uses {compression}")
+    dataset = group.create_dataset(
+        name, shape=value.shape, dtype=np.dtype(value.dtype), chunks=chunks, **options
+    )
+    frames = value.shape[1]
+    rest = (0,) * (len(value.shape) - 2)
+    for number, chunk in enumerate(value.chunks):
+        dataset.id.write_direct_chunk((*divmod(number, frames), *rest), chunk)
+
+
 def remove_stale_temporaries(folder: Path) -> list[Path]:
     """Delete ``.*.tmp-*`` files left by killed runs; return what was removed."""
     removed = []
@@ -228,15 +332,25 @@ def remove_stale_temporaries(folder: Path) -> list[Path]:
 PARTS_DIR = ".parts"
 
 
-def save_part(path: Path, sample: RenderedSample) -> None:
-    """Write one rendered sample to an uncompressed, pickle-free ``.npz`` part, atomically.
+def save_part(path: Path, sample: RenderedSample | PackedSample) -> None:
+    """Write one rendered sample to a pickle-free ``.npz`` part (no zip compression), atomically.
 
-    Ray workers render one subject each into a part; the driver assembles the parts of a shard
-    with :func:`write_shard` (the same bytes the in-process executor writes).
+    Ray workers render one subject each into a part, packed (:func:`pack_sample`) when the shard
+    is compressed; :func:`write_shard` assembles the parts of a shard into the same bytes as the
+    in-process executor.
     """
     arrays: dict[str, np.ndarray] = {
-        name: getattr(sample, name) for name in (*IMAGE_FIELDS, *CAMERA_FIELDS, "joints")
+        name: getattr(sample, name) for name in (*CAMERA_FIELDS, "joints")
     }
+    packed: dict[str, dict[str, Any]] = {}
+    for name in IMAGE_FIELDS:
+        value = getattr(sample, name)
+        if isinstance(value, CompressedImage):
+            packed[name] = {"shape": list(value.shape), "dtype": value.dtype, "level": value.level}
+            arrays[f"{name}.chunks"] = np.frombuffer(b"".join(value.chunks), np.uint8)
+            arrays[f"{name}.sizes"] = np.array([len(chunk) for chunk in value.chunks], np.int64)
+        else:
+            arrays[name] = value
     for key, value in sample.smplx.items():
         arrays[f"smplx.{key}"] = np.asarray(value, np.float32)
     meta = {
@@ -247,6 +361,7 @@ def save_part(path: Path, sample: RenderedSample) -> None:
         "camera_names": list(sample.camera_names),
         "frame_ids": list(sample.frame_ids),
         "source_hashes": sample.source_hashes,
+        "packed": packed,
     }
     arrays["meta"] = np.array(json.dumps(meta, sort_keys=True))
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
@@ -259,8 +374,8 @@ def save_part(path: Path, sample: RenderedSample) -> None:
             temporary.unlink()
 
 
-def load_part(path: str | PathLike[str]) -> RenderedSample:
-    """Read a part written by :func:`save_part` (``allow_pickle=False``).
+def read_part(path: str | PathLike[str]) -> RenderedSample | PackedSample:
+    """Read a part written by :func:`save_part` as it was saved (``allow_pickle=False``).
 
     Raises:
         InputError: The file is not a complete part.
@@ -268,7 +383,20 @@ def load_part(path: str | PathLike[str]) -> RenderedSample:
     try:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
-            arrays = {name: data[name] for name in (*IMAGE_FIELDS, *CAMERA_FIELDS, "joints")}
+            packed = meta.get("packed", {})
+            images: dict[str, Any] = {}
+            for name in IMAGE_FIELDS:
+                if name not in packed:
+                    images[name] = data[name]
+                    continue
+                blob, sizes = data[f"{name}.chunks"].tobytes(), data[f"{name}.sizes"]
+                ends = np.cumsum(sizes).tolist()
+                chunks = tuple(blob[end - size : end] for end, size in zip(ends, sizes.tolist()))
+                info = packed[name]
+                images[name] = CompressedImage(
+                    tuple(info["shape"]), info["dtype"], info["level"], chunks
+                )
+            arrays = {name: data[name] for name in (*CAMERA_FIELDS, "joints")}
             smplx = {
                 key.removeprefix("smplx."): data[key]
                 for key in data.files
@@ -276,36 +404,31 @@ def load_part(path: str | PathLike[str]) -> RenderedSample:
             }
     except (OSError, KeyError, ValueError) as error:
         raise InputError(f"unreadable render part ({error})", path=path) from error
-    return RenderedSample(
-        dataset=meta["dataset"],
-        subject=meta["subject"],
-        kind=meta["kind"],
-        smplx=smplx,
-        smplx_settings=meta["smplx_settings"],
-        camera_names=tuple(meta["camera_names"]),
-        frame_ids=tuple(meta["frame_ids"]),
-        source_hashes=meta["source_hashes"],
+    fields = {
+        "dataset": meta["dataset"],
+        "subject": meta["subject"],
+        "kind": meta["kind"],
+        "smplx": smplx,
+        "smplx_settings": meta["smplx_settings"],
+        "camera_names": tuple(meta["camera_names"]),
+        "frame_ids": tuple(meta["frame_ids"]),
+        "source_hashes": meta["source_hashes"],
         **arrays,
-    )
+        **images,
+    }
+    if packed and len(packed) != len(IMAGE_FIELDS):
+        raise InputError("part with only some image fields packed", path=path)
+    return PackedSample(**fields) if packed else RenderedSample(**fields)
 
 
-class LazyParts(Sequence[RenderedSample]):
-    """The samples of a list of part files, loaded one at a time when iterated."""
+def load_part(path: str | PathLike[str]) -> RenderedSample:
+    """Read a part written by :func:`save_part` as a :class:`RenderedSample` (unpacked).
 
-    def __init__(self, paths: Sequence[Path]) -> None:
-        self.paths = list(paths)
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, slice):
-            return [load_part(path) for path in self.paths[index]]
-        return load_part(self.paths[index])
-
-    def __iter__(self) -> Iterator[RenderedSample]:
-        for path in self.paths:
-            yield load_part(path)
+    Raises:
+        InputError: The file is not a complete part.
+    """
+    sample = read_part(path)
+    return unpack_sample(sample) if isinstance(sample, PackedSample) else sample
 
 
 @dataclass
