@@ -145,3 +145,22 @@ def test_render_rejects_wrong_inputs():
         render(ell, cams)
     with pytest.raises(ValueError, match="unknown backend"):
         render(ell, cam, backend="nope")
+
+
+def test_exact_depth_ties_go_to_the_lower_ellipsoid():
+    # Duplicated ellipsoids give bit-identical z at every pixel they share: the renderer must
+    # keep the lower index there and otherwise draw exactly the scene without duplicates.
+    joints = joints_from_smplx_params(body_pose=0.2 * torch.ones(1, 63))[0]
+    ell = ellipsoids_from_joints(joints)
+    cams = orbit_cameras(2, distance=3.0, width=96, height=96, target=(0, -0.3, 0))
+    order = torch.tensor([5, 0, 1, 2, 3, 4, 5, 6, 7, 2])  # ellipsoids 0..7, 5 and 2 twice
+    dup = Ellipsoids(ell.centers[order], ell.rotations[order], ell.radii[order])
+    single = Ellipsoids(ell.centers[:8], ell.rotations[:8], ell.radii[:8])
+    a, b = render(dup, cams), render(single, cams)
+    assert torch.equal(a.depth, b.depth) and torch.equal(a.normal, b.normal)
+    assert torch.equal(a.mask, b.mask)
+    # Lower index: 5 is drawn as index 0 (not 6), 2 as index 3 (not 8).
+    expected = torch.where(b.index == 5, 0, b.index + 1)
+    expected = torch.where(b.mask, expected, -1).to(torch.int32)
+    assert (a.index == 0).any() and (a.index == 3).any()
+    assert torch.equal(a.index, expected)

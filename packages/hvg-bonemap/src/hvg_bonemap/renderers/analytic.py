@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import threading
 from dataclasses import dataclass
 
 import torch
@@ -36,10 +35,8 @@ from hvg_bonemap.ellipsoids import Ellipsoids
 from hvg_bonemap.renderers._scene import FlatScene, flatten_scene
 from hvg_bonemap.renderers.output import BoneMap
 
-_NO_HIT = torch.iinfo(torch.int64).max
-_SPAN_BITS = 31
-_SPAN_MASK = (1 << _SPAN_BITS) - 1
-_LOW32 = 0xFFFFFFFF
+_NEAREST = torch.iinfo(torch.int32).max
+_MAX_SPANS = torch.iinfo(torch.int32).max
 
 
 class AnalyticRenderer:
@@ -48,7 +45,7 @@ class AnalyticRenderer:
     Args:
         max_pairs: Upper bound on (pixel, ellipsoid) candidates evaluated at once; bounds
             temporary memory (about 40 bytes per candidate).
-        max_buffer_pixels: Upper bound on items x H x W resolved at once (8 bytes per pixel).
+        max_buffer_pixels: Upper bound on items x H x W resolved at once.
         cpu_threads: Torch intra-op threads while rendering on CPU (restored afterwards);
             None keeps the process setting. Default 1: the kernels are chains of short tensor
             operations, and with 2 threads on a 2-core machine each one waits for the second
@@ -71,22 +68,6 @@ class AnalyticRenderer:
         self.max_pairs = int(max_pairs)
         self.max_buffer_pixels = int(max_buffer_pixels)
         self.cpu_threads = cpu_threads
-        self._local = threading.local()
-
-    def _keys(self, size: int, device: torch.device) -> torch.Tensor:
-        """Depth-key buffer reused across calls (reset sparsely, at the winners, after each use).
-
-        Reuse matters on CPU: freshly mapped pages cost more than the whole z-resolve.
-        """
-        workspace: dict[tuple[str, int], torch.Tensor] = self._local.__dict__.setdefault(
-            "workspace", {}
-        )
-        slot = (str(device), size)
-        if slot not in workspace:
-            if len(workspace) > 4:
-                workspace.clear()
-            workspace[slot] = torch.full((size,), _NO_HIT, dtype=torch.int64, device=device)
-        return workspace[slot]
 
     def __call__(self, ellipsoids: Ellipsoids, cameras: Cameras) -> BoneMap:
         """Renders ``ellipsoids`` through ``cameras``; see :func:`hvg_bonemap.render`."""
@@ -109,8 +90,8 @@ class AnalyticRenderer:
         m = math.prod(scene.batch_shape)
         h, w = scene.height, scene.width
         device = scene.K.device
-        # Uninitialised: each item's maps are cleared just before its hits are written, while
-        # they are in cache (clearing all maps first, then scattering, reads them back from RAM).
+        # Uninitialised: every item's maps are cleared just before its hits are resolved or
+        # written, while they are in cache (clearing all maps first reads them back from RAM).
         maps = _Maps(
             torch.empty(m, h * w, dtype=torch.float32, device=device),
             torch.empty(m, 3, h * w, dtype=torch.float32, device=device),
@@ -118,15 +99,8 @@ class AnalyticRenderer:
             torch.empty(m, h * w, dtype=torch.bool, device=device),
         )
         items_per_chunk = max(1, min(m, self.max_buffer_pixels // (h * w)))
-        keys = self._keys(items_per_chunk * h * w, device)
-        try:
-            for start in range(0, m, items_per_chunk):
-                stop = min(m, start + items_per_chunk)
-                self._render_items(scene, start, stop, maps, keys)
-        except BaseException:
-            # An interrupted resolve leaves the reused buffer dirty: drop it.
-            self._local.__dict__.pop("workspace", None)
-            raise
+        for start in range(0, m, items_per_chunk):
+            self._render_items(scene, start, min(m, start + items_per_chunk), maps)
         batch = scene.batch_shape
         return BoneMap(
             maps.depth.reshape(*batch, h, w),
@@ -135,11 +109,13 @@ class AnalyticRenderer:
             maps.index.reshape(*batch, h, w),
         )
 
-    def _render_items(
-        self, scene: FlatScene, start: int, stop: int, maps: _Maps, keys: torch.Tensor
-    ) -> None:
+    def _render_items(self, scene: FlatScene, start: int, stop: int, maps: _Maps) -> None:
         h, w = scene.height, scene.width
         n = scene.centers.shape[1]
+        # The depth and index maps of the chunk double as its z-buffer and tie-break buffer:
+        # they are written anyway, so the resolve touches no other pixel-sized memory.
+        depth = maps.depth[start:stop].zero_().view(-1)
+        index = maps.index[start:stop].fill_(-1).view(-1)
         table = _instance_table(
             scene.K[start:stop],
             scene.centers[start:stop],
@@ -149,15 +125,12 @@ class AnalyticRenderer:
         drawable = scene.drawable[start:stop].reshape(-1) & ~table["behind"]
         rows = _row_table(table, drawable, n, w, h)
         if rows is None:
-            maps.clear(start, stop)
+            maps.clear_normal_and_mask(start, stop)
             return
-        hit, key = _resolve_rows(rows, keys, self.max_pairs)
+        hit, z, span = _resolve_rows(rows, depth.view(torch.int32), index, self.max_pairs)
         if hit.numel() == 0:
-            maps.clear(start, stop)
+            maps.clear_normal_and_mask(start, stop)
             return
-        keys.index_fill_(0, hit, _NO_HIT)
-        span = key & _SPAN_MASK
-        z = (key >> _SPAN_BITS).to(torch.int32).view(torch.float32)
         # Per-span rows, gathered as contiguous (12, hits) rows: Q d = alpha + beta u along the
         # span's image row, ray d = (dx, dy, 1).
         g = rows["shading"].index_select(1, span)
@@ -170,14 +143,9 @@ class AnalyticRenderer:
         # (negative where n . d > 0; 0 - x keeps +0 for x = +-0, like a "> 0" test).
         facing = torch.addcmul(torch.addcmul(nz, nx, dx), ny, dy)
         inv = torch.copysign(inv, torch.rsub(facing, 0.0))
-        maps.write(
-            start,
-            stop,
-            hit,
-            dx.square_().addcmul_(dy, dy).add_(1.0).sqrt_().mul_(z),
-            (nx.mul_(inv), ny.mul_(inv), nz.mul_(inv)),
-            rows["ellipsoid"].index_select(0, span),
-        )
+        depth.scatter_(0, hit, dx.square_().addcmul_(dy, dy).add_(1.0).sqrt_().mul_(z))
+        index.scatter_(0, hit, rows["ellipsoid"].index_select(0, span))
+        maps.write_normal_and_mask(start, stop, hit, (nx.mul_(inv), ny.mul_(inv), nz.mul_(inv)))
 
 
 @dataclass(frozen=True)
@@ -189,51 +157,38 @@ class _Maps:
     index: torch.Tensor
     mask: torch.Tensor
 
-    def clear(self, start: int, stop: int) -> None:
-        """Background values for items ``start..stop-1``."""
-        for item in range(start, stop):
-            self._clear(item)
+    def clear_normal_and_mask(self, start: int, stop: int) -> None:
+        """Background normals and mask for items ``start..stop-1``."""
+        self.normal[start:stop].zero_()
+        self.mask[start:stop].zero_()
 
-    def _clear(self, item: int) -> None:
-        self.depth[item].zero_()
-        self.normal[item].zero_()
-        self.index[item].fill_(-1)
-        self.mask[item].zero_()
-
-    def write(
+    def write_normal_and_mask(
         self,
         start: int,
         stop: int,
         hit: torch.Tensor,
-        depth: torch.Tensor,
         normal: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
-        index: torch.Tensor,
     ) -> None:
-        """Clears items ``start..stop-1`` and writes their hits, one item at a time.
+        """Clears the normals and mask of items ``start..stop-1`` and writes their hits.
+
+        One item and one map at a time: the cleared map is still in cache when the hits land.
 
         Args:
             start: First item of the chunk.
             stop: One past its last item.
             hit: ``(hits,)`` int64 pixel ``item * HW + pixel`` local to the chunk, ascending
                 item (spans are item-major).
-            depth: ``(hits,)`` float32.
             normal: Three ``(hits,)`` float32 components.
-            index: ``(hits,)`` int32.
         """
         hw = self.depth.shape[1]
         firsts = torch.arange(stop - start + 1, device=hit.device) * hw
         bounds = torch.searchsorted(hit, firsts).tolist()
         for local, (a, b) in enumerate(itertools.pairwise(bounds)):
             item = start + local
-            self._clear(item)
-            if a == b:
-                continue
             pixel = hit[a:b] - local * hw if local else hit[a:b]
-            self.depth[item].scatter_(0, pixel, depth[a:b])
             for k in range(3):
-                self.normal[item, k].scatter_(0, pixel, normal[k][a:b])
-            self.index[item].scatter_(0, pixel, index[a:b])
-            self.mask[item].index_fill_(0, pixel, True)
+                self.normal[item, k].zero_().scatter_(0, pixel, normal[k][a:b])
+            self.mask[item].zero_().index_fill_(0, pixel, True)
 
 
 def _instance_table(
@@ -300,7 +255,7 @@ def _row_table(
     inst, row = _rows(table, drawable, height)
     if inst is None or row is None:
         return None
-    if inst.numel() > _SPAN_MASK:
+    if inst.numel() > _MAX_SPANS:
         raise ValueError("more than 2**31 spans in one chunk: lower max_buffer_pixels")
     k = table["coeffs"].index_select(0, inst)
     C, qQc, d2, pQc0, pQc1, pQp0, pQp1, pQp2, qQp0, qQp1 = k.unbind(-1)
@@ -423,48 +378,73 @@ def _float32_columns(*columns: torch.Tensor) -> torch.Tensor:
 
 
 def _resolve_rows(
-    rows: dict[str, torch.Tensor], keys: torch.Tensor, max_pairs: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Evaluates every span pixel and min-reduces the candidate keys into ``keys``.
+    rows: dict[str, torch.Tensor], z_buffer: torch.Tensor, scratch: torch.Tensor, max_pairs: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Evaluates every span pixel and keeps the nearest hit per pixel (lowest span on ties).
 
     The spans are expanded into one flat candidate list per chunk of at most ``max_pairs``
     pixels (ragged, no padding, a handful of tensor operations per chunk whatever the spans).
-    Candidates without a root in front of the camera carry the key ``_NO_HIT``, so that they
-    leave ``keys`` unchanged (no compaction before the reduce).
+
+    Args:
+        rows: The row table.
+        z_buffer: ``(items * HW,)`` int32, all 0; receives ``_NEAREST - bits(z)`` of the
+            nearest hit per pixel (max-reduced), stays 0 where there is none.
+        scratch: ``(items * HW,)`` int32 written at the hit pixels only (ties).
+        max_pairs: Candidates per chunk.
 
     Returns:
-        ``(pixels, keys)`` of the winning candidate of every covered pixel (``(hits,)`` int64
-        each, in span order): the candidate whose key equals the reduced key (keys are unique
-        per pixel).
+        ``(pixels, z, spans)`` of the winning candidate of every covered pixel (``(hits,)``
+        int64, float32, int64; in span order).
     """
     count = rows["count"]
     ends = torch.cumsum(count, 0)
-    pixels: list[torch.Tensor] = []
-    candidates: list[torch.Tensor] = []
+    chunks: list[tuple[torch.Tensor, ...]] = []
     first, done, n_rows = 0, 0, count.numel()
     while first < n_rows:
         # Rows first..last-1 hold at most max_pairs pixels (at least one row per chunk).
         last = int(torch.searchsorted(ends, done + max_pairs, right=True))
         last = min(n_rows, max(last, first + 1))
-        pixel, key = _resolve_chunk(rows, first, last, keys)
-        pixels.append(pixel)
-        candidates.append(key)
+        chunks.append(_resolve_chunk(rows, first, last, z_buffer))
         done = int(ends[last - 1])
         first = last
-    pixel, key = (x[0] if len(x) == 1 else torch.cat(x) for x in (pixels, candidates))
-    won = keys.index_select(0, pixel).eq_(key).logical_and_(key != _NO_HIT)
+    pixel, key, valid, span = (
+        x[0] if len(x) == 1 else torch.cat(x) for x in zip(*chunks, strict=True)
+    )
+    won = z_buffer.index_select(0, pixel).eq_(key).logical_and_(valid)
     win = torch.nonzero(won).squeeze(1)
-    return pixel.index_select(0, win), key.index_select(0, win)
+    hit, key, span = (x.index_select(0, win) for x in (pixel, key, span))
+    hit, key, span = _lowest_span_on_ties(hit, key, span, scratch)
+    return hit, torch.rsub(key, _NEAREST).view(torch.float32), span
+
+
+def _lowest_span_on_ties(
+    hit: torch.Tensor, key: torch.Tensor, span: torch.Tensor, scratch: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Keeps one candidate per pixel among equally near ones: the lowest span (ellipsoid).
+
+    Exact ties (the same float32 z from two ellipsoids) are rare. A pixel listed twice is
+    found with a plain scatter of the hit ordinals and a gather (whichever write lands last,
+    the other one reads back a different ordinal); only then are the ties resolved.
+    """
+    ordinal = torch.arange(hit.numel(), dtype=torch.int32, device=hit.device)
+    scratch.scatter_(0, hit, ordinal)
+    if torch.equal(scratch.index_select(0, hit), ordinal):
+        return hit, key, span
+    lowest = torch.rsub(span.to(torch.int32), _NEAREST)
+    scratch.index_fill_(0, hit, -1).scatter_reduce_(0, hit, lowest, reduce="amax")
+    keep = torch.nonzero(scratch.index_select(0, hit) == lowest).squeeze(1)
+    return hit.index_select(0, keep), key.index_select(0, keep), span.index_select(0, keep)
 
 
 def _resolve_chunk(
-    rows: dict[str, torch.Tensor], first: int, last: int, keys: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Near roots of the span pixels of rows ``first..last-1``; min-reduces them into ``keys``.
+    rows: dict[str, torch.Tensor], first: int, last: int, z_buffer: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Near roots of the span pixels of rows ``first..last-1``; max-reduces them into ``z_buffer``.
 
     Returns:
-        ``(pixels, keys)`` of the chunk's candidates (``(pixels,)`` int64 each); ``_NO_HIT``
-        for candidates without a root in front of the camera.
+        ``(pixels, keys, valid, spans)`` of the chunk's candidates (``(pixels,)`` each: int64,
+        int32 ``_NEAREST - bits(z)``, bool, int64 global span); the key is 0 where there is no
+        root in front of the camera (valid False).
     """
     count = rows["count"][first:last]
     total = int(count.sum())
@@ -480,16 +460,14 @@ def _resolve_chunk(
     x = col.to(torch.float32).add_(x0)
     disc = torch.addcmul(disc0, torch.addcmul(slope, d2, x), x)
     den = torch.addcmul(b0, b1, x)
-    # No real root (disc < 0) or none in front (den <= 0): key _NO_HIT. sqrt |disc| (not of a
-    # clamped 0 or a negative: both take a slow path on CPU) only feeds rejected candidates.
-    miss = (disc < 0.0).logical_or_(den <= 0.0).to(torch.int64).mul_(_NO_HIT)
+    # A real root (disc >= 0) in front of the camera (den > 0). sqrt |disc| (not of a clamped 0
+    # or a negative: both take a slow path on CPU) only feeds rejected candidates otherwise.
+    valid = (disc >= 0.0).logical_and_(den > 0.0)
     den.add_(disc.abs_().sqrt_())
-    # z = 1 / den; positive float32 bit patterns order like their values. Low bits: the global
-    # span id (spans are ordered by ellipsoid: ties go to the lower one).
-    # The unsigned view keeps keys of negative z (rejected) non-negative.
-    z_bits = torch.reciprocal(den).view(torch.int32).to(torch.int64).bitwise_and_(_LOW32)
-    key = z_bits.bitwise_left_shift_(_SPAN_BITS).bitwise_or_(span + first if first else span)
-    key.bitwise_or_(miss)
+    # z = 1 / den > 0: positive float32 bit patterns order like their values, so the nearest
+    # hit has the largest _NEAREST - bits(z) > 0 (0 = background, the cleared depth map).
+    hit = valid.to(torch.int32)
+    key = torch.rsub(torch.reciprocal(den).view(torch.int32).mul_(hit), _NEAREST).mul_(hit)
     pixel = rows["pixel"][first:last].index_select(0, span).add_(col)
-    keys.scatter_reduce_(0, pixel, key, reduce="amin")
-    return pixel, key
+    z_buffer.scatter_reduce_(0, pixel, key, reduce="amax")
+    return pixel, key, valid, span + first if first else span
