@@ -1,3 +1,4 @@
+import functools
 import math
 
 import numpy as np
@@ -204,6 +205,11 @@ def test_l1_closed_forms_and_disco_definition():
 @pytest.mark.parametrize("metric", [SSIM, PSNR, L1])
 def test_pixel_metrics_follow_the_contract(metric):
     check_metric_contract(metric, tolerance=1e-12)
+
+
+def test_clean_protocol_gaussian_ssim_follows_the_contract():
+    check_metric_contract(functools.partial(SSIM, protocol="clean"), tolerance=1e-12)
+    assert SSIM(protocol="clean").conventions()["window"] == "gaussian11"
 
 
 def test_streaming_breakdown_and_float_round_trip():
