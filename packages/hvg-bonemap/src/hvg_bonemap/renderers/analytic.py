@@ -11,12 +11,20 @@ computed in float64 around the span centre (no cancellation in the interior); th
 expanded into one flat float32 candidate list (ragged: no padding, a fixed handful of tensor
 operations whatever the span widths; Python-level loops over span buckets cost more than the
 arithmetic at 576² on one core). The near root ``z = C / (B + sqrt(disc))`` is the camera-space
-z of the hit. The nearest hit per pixel is resolved with one ``scatter_reduce(amin)`` on an
-int64 key ``bits(z) << 32 | span`` (positive float32 bit patterns order like their values; spans
-are ordered by ellipsoid, so ties go to the lower ellipsoid); the winners are the candidates
-whose key equals the reduced key (no scan of the whole z-buffer). Normals ``Q (z d - c)`` and
-distances ``z |d|`` are computed only for the winning pixels, from per-span float32 rows
-(``Q d`` is linear in the column along a row).
+z of the hit. The nearest hit per pixel is resolved in the depth map itself, cleared to 0: one
+int32 ``scatter_reduce(amax)`` of ``INT32_MAX - bits(z)`` (positive float32 bit patterns order
+like their values; rejected candidates carry 0), so the resolve touches no pixel-sized memory
+besides the maps it writes anyway. The winners are the candidates whose key equals the reduced
+one (no scan of the whole map); exact ties go to the lower span (spans are ordered by
+ellipsoid), checked with a plain scatter and gather of the hit ordinals in the index map.
+Normals ``Q (z d - c)`` and distances ``z |d|`` are computed only for the winning pixels, from
+per-span float32 rows (``Q d`` is linear in the column along a row). Each item's normal and
+mask maps are cleared just before its hits are scattered, while they are in cache.
+
+Measured on one CPU thread (issue 14): a bool tensor fed to ``torch.where``, ``masked_fill`` or
+a float cast, ``sqrt`` of zeros or negatives, int64 scatters into a frame-sized buffer and
+arithmetic on strided columns each cost 3-45x a plain float op on the same elements; the
+kernels below avoid them on per-pixel arrays.
 
 Ellipsoids containing the camera centre, and ellipsoids entirely behind it, are not drawn;
 ellipsoids cut by the camera plane are handled exactly (full rows, per-pixel root sign).
@@ -45,7 +53,10 @@ class AnalyticRenderer:
     Args:
         max_pairs: Upper bound on (pixel, ellipsoid) candidates evaluated at once; bounds
             temporary memory (about 40 bytes per candidate).
-        max_buffer_pixels: Upper bound on items x H x W resolved at once.
+        max_buffer_pixels: Upper bound on items x H x W resolved at once (12 items of 576²
+            by default; larger chunks make temporaries that the allocator maps afresh, and
+            the page faults cost more than the extra chunk: 5.7 vs 4.9 ms per 576² view at
+            24 frames x 8 views, 25 vs 8 items per chunk).
         cpu_threads: Torch intra-op threads while rendering on CPU (restored afterwards);
             None keeps the process setting. Default 1: the kernels are chains of short tensor
             operations, and with 2 threads on a 2-core machine each one waits for the second
@@ -58,7 +69,7 @@ class AnalyticRenderer:
     def __init__(
         self,
         max_pairs: int = 1 << 21,
-        max_buffer_pixels: int = 1 << 23,
+        max_buffer_pixels: int = 1 << 22,
         cpu_threads: int | None = 1,
     ) -> None:
         if max_pairs < 1 or max_buffer_pixels < 1:
@@ -394,7 +405,7 @@ def _resolve_rows(
 
     Returns:
         ``(pixels, z, spans)`` of the winning candidate of every covered pixel (``(hits,)``
-        int64, float32, int64; in span order).
+        int64, float32, int32 or int64; in span order).
     """
     count = rows["count"]
     ends = torch.cumsum(count, 0)
@@ -443,18 +454,19 @@ def _resolve_chunk(
 
     Returns:
         ``(pixels, keys, valid, spans)`` of the chunk's candidates (``(pixels,)`` each: int64,
-        int32 ``_NEAREST - bits(z)``, bool, int64 global span); the key is 0 where there is no
+        int32 ``_NEAREST - bits(z)``, bool, global span); the key is 0 where there is no
         root in front of the camera (valid False).
     """
     count = rows["count"][first:last]
     total = int(count.sum())
     device = count.device
+    # int32 indices and columns where they fit: half the memory traffic, faster to float.
+    small = torch.int32 if total <= _MAX_SPANS else torch.int64
     span = torch.repeat_interleave(
-        torch.arange(last - first, device=device), count, output_size=total
+        torch.arange(last - first, dtype=small, device=device), count, output_size=total
     )
-    col = torch.arange(total, device=device) - (torch.cumsum(count, 0) - count).index_select(
-        0, span
-    )
+    starts = (torch.cumsum(count, 0) - count).to(small)
+    col = torch.arange(total, dtype=small, device=device) - starts.index_select(0, span)
     c = rows["consts"][first:last].index_select(0, span)  # (pixels, 6) float32
     x0, d2, slope, disc0, b1, b0 = c.unbind(1)
     x = col.to(torch.float32).add_(x0)
