@@ -16,8 +16,17 @@ import h5py
 import pytest
 from hvg_core.hookspecs import hookimpl
 
+from hvg_data import ray_executor
 from hvg_data.config import RenderConfig
-from hvg_data.pipeline import TASK_MAX_RETRIES, PipelineOptions, make_adapter, run_render
+from hvg_data.pipeline import (
+    TASK_MAX_RETRIES,
+    PipelineOptions,
+    RenderJob,
+    RenderSummary,
+    ShardWriter,
+    make_adapter,
+    run_render,
+)
 from hvg_data.ray_executor import _adapter_reference, render_subject_task, write_shard_task
 from hvg_data.shards import Manifest, sha256_of, verify_folder
 from hvg_data.testing import make_thuman2_fixture
@@ -89,6 +98,26 @@ def test_worker_tasks_write_the_bytes_of_the_local_executor(tmp_path):
     assert (tmp_path / "assembled.h5").read_bytes() == expected
     assert (assembled["rendered"], assembled["failures"]) == (0, whole["failures"])
     assert not list(tmp_path.glob("part*.npz"))  # the assembly deletes its parts
+
+
+def _scheduler(tmp_path: Path, shards: dict[int, list[str]], workers: int, size: int = 32) -> Any:
+    config = RenderConfig(views=8, size=size, shard_size=max(len(g) for g in shards.values()))
+    manifest = Manifest("synthetic", config.to_json(), "hash")
+    writer = ShardWriter(
+        tmp_path, "synthetic", config, "hash", manifest, RenderSummary(tmp_path), None
+    )
+    job = RenderJob("synthetic", 1, None, None, {}, config, None, shards)
+    return ray_executor._Scheduler(job, LOCAL, writer, tmp_path, workers)
+
+
+def test_whole_shard_tasks_need_two_shards_per_worker_and_the_memory(tmp_path, monkeypatch):
+    four = {index: [f"{2 * index:05d}", f"{2 * index + 1:05d}"] for index in range(4)}
+    assert _scheduler(tmp_path, four, workers=2).whole_shards()
+    assert not _scheduler(tmp_path, four, workers=3).whole_shards()
+    # Two workers each holding a shard of two 8-view 1024² subjects: ~1.6 GB with renderer buffers.
+    monkeypatch.setattr(ray_executor, "available_memory_bytes", lambda: 2 * 1024**3)
+    assert _scheduler(tmp_path, four, workers=2, size=256).whole_shards()
+    assert not _scheduler(tmp_path, four, workers=2, size=1024).whole_shards()
 
 
 def _overlaps(start: float, stop: float) -> int:

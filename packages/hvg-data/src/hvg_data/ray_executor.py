@@ -353,7 +353,8 @@ class _Scheduler:
         """Whether one task per shard keeps every worker busy and fits in memory."""
         config, frames = self.job.config, self.job.frames
         stored = config.views * config.size * config.size * STORED_BYTES_PER_PIXEL * frames
-        held = subject_peak_bytes(config, frames) + (config.shard_size - 1) * stored
+        largest = max(len(group) for group in self.job.shards.values())
+        held = subject_peak_bytes(config, frames) + (largest - 1) * stored
         fits = self.workers * held <= MEMORY_HEADROOM * available_memory_bytes()
         return fits and len(self.job.shards) >= SHARDS_PER_WORKER * self.workers
 
