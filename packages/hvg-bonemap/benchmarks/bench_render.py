@@ -7,8 +7,8 @@ Run with ``uv run pytest packages/hvg-bonemap/benchmarks --benchmark-enable``.
 
 Profile (issue 14; ``torch.profiler``, 1 thread, walking body frames 0-23, 8 views at 576²:
 ~11.6 k spans, ~220 k span pixels, ~165 k covered pixels). Top self-CPU lines per 8-view call,
-ms (calls), the renderer at the start of issue 14 and now, in the same run at load 5.6
-(profiler overhead included):
+ms (calls), the ragged-span renderer of commit f9f76c3 and this one, in the same run at load
+5.6 (profiler overhead included):
 
 - before, 43.1 ms: scatter_ 8.4 (7: output writes, z-buffer reset), index_select 7.9 (25),
   fill_ 5.8 (24: zeros of the 56 MB of maps), addcmul 3.2 (9), nonzero 1.8 (3), add_ 1.5 (10),
@@ -26,12 +26,13 @@ frame-sized buffer were 3x slower); exact ties checked with one scatter of hit o
 item's maps cleared just before its hits land (in cache); no ``torch.where``/``masked_fill``/
 float casts of bool tensors, no ``sqrt`` of zeros or negatives on per-pixel arrays (3-45x slow
 paths on this CPU); int32 span indices; ``max_buffer_pixels`` 2**22 (24 x 8 batch: freshly
-mapped temporaries). Output is bit-identical to the renderer before these changes.
+mapped temporaries). Output is bit-identical to that of f9f76c3 (walking frames, random scenes,
+chunked renders, exact ties compared).
 
 Same-run figures, 1 thread on the shared 2-core machine (this run niced, other jobs at load 5-6
-not): current vs previous algorithm 1.96 vs 3.67 ms/view wall, 1.90 vs 3.51 ms/view CPU time
-(1.87x, 1.84x; load 5.5); at load 5.8, 3.41 vs 6.37 ms/view wall (waiting for a core),
-2.05 vs 3.62 CPU (1.87x, 1.77x). 24 frames x 8 views in one call: ~4.9 ms/view CPU, 3 of them
+not), current vs previous algorithm (``_anchor_analytic.py``): 1.96 vs 3.67 ms/view wall time,
+1.90 vs 3.51 ms/view CPU time (1.87x, 1.84x; load 5.5); at load 5.8, 3.41 vs 6.37 ms/view wall
+(waiting for a core), 2.05 vs 3.62 ms/view CPU (1.87x, 1.77x). 24 frames x 8 views in one call: ~4.9 ms/view CPU, 3 of them
 kernel time for the page faults of 1.3 GB of fresh output maps. With 2 torch threads under load
 the renderer was 10-30x slower (96 ms/view at load 7): it runs its CPU kernels on one thread
 (``AnalyticRenderer(cpu_threads=1)``, the default).
