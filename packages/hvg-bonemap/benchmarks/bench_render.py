@@ -33,9 +33,9 @@ Same-run figures, 1 thread on the shared 2-core machine (this run niced, other j
 not), current vs previous algorithm (``_anchor_analytic.py``): 1.96 vs 3.67 ms/view wall time,
 1.90 vs 3.51 ms/view CPU time (1.87x, 1.84x; load 5.5); at load 5.8, 3.41 vs 6.37 ms/view wall
 (waiting for a core), 2.05 vs 3.62 ms/view CPU (1.87x, 1.77x). 24 frames x 8 views in one
-call: ~4.9 ms/view CPU, 3 of them kernel time for the page faults of 1.3 GB of fresh output maps. With 2 torch threads under load
-the renderer was 10-30x slower (96 ms/view at load 7): it runs its CPU kernels on one thread
-(``AnalyticRenderer(cpu_threads=1)``, the default).
+call: ~4.9 ms/view CPU, 3 of them kernel time for the page faults of 1.3 GB of fresh output maps.
+With 2 torch threads under load the renderer was 10-30x slower (96 ms/view at load 7): it runs
+its CPU kernels on one thread (``AnalyticRenderer(cpu_threads=1)``, the default).
 """
 
 import importlib.util
