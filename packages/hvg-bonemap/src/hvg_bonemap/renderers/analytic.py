@@ -142,9 +142,9 @@ class AnalyticRenderer:
         if hit.numel() == 0:
             maps.clear_normal_and_mask(start, stop)
             return
-        # Per-span rows, gathered as contiguous (12, hits) rows: Q d = alpha + beta u along the
-        # span's image row, ray d = (dx, dy, 1).
-        g = rows["shading"].index_select(1, span)
+        # Per-span coefficients for each hit: Q d = alpha + beta u along the span's image row,
+        # ray d = (dx, dy, 1).
+        g = _expand_pairs(rows["shading"], span)
         u = (hit - rows["row_start"].index_select(0, span)).to(torch.float32).add_(0.5)
         dx, dy = torch.addcmul(g[9], g[10], u), g[11]
         # Gradient Q (z d - c) = z (Q d) - Q c, one camera axis at a time.
@@ -295,7 +295,7 @@ def _row_table(
     empty = disc_c < 0 if bounded is None else bounded & (disc_c < 0)
     count = count.masked_fill_(empty, 0).to(torch.int64)
     inv_c = 1.0 / C
-    consts = _float32_columns(
+    consts = _float32_pairs(
         col0 + 0.5 - uc,  # u - uc at the first pixel of the span
         d2 * inv_c * inv_c,
         slope_c * inv_c * inv_c,
@@ -359,33 +359,41 @@ def _rows(
 def _shading_rows(
     table: dict[str, torch.Tensor], inst: torch.Tensor, item: torch.Tensor, v: torch.Tensor
 ) -> torch.Tensor:
-    """``(12, rows)`` float32 shading coefficients per row (computed in float64).
+    """``(6, rows)`` float32 shading coefficients per row (computed in float64), in pairs.
 
     Along an image row, d = (dx0 + a u, dy, 1) and Q d = alpha + beta u with
-    alpha = Q (dx0, dy, 1), beta = a Q e_x (Q symmetric). Rows: alpha (3), beta (3), Q c (3),
-    dx0, a, dy.
+    alpha = Q (dx0, dy, 1), beta = a Q e_x (Q symmetric). Columns: alpha (3), beta (3), Q c (3),
+    dx0, a, dy (see :func:`_float32_pairs`).
     """
     quad = table["quad"].index_select(0, inst)  # (rows, 12): rows of Q, then Q c
     ray = table["rays"].index_select(0, item)  # (rows, 5): a, p0x, p1x, p0y, p1y
-    a = ray[:, 0:1]
-    dx0, dy = ray[:, 1:2] + ray[:, 2:3] * v[:, None], ray[:, 3:4] + ray[:, 4:5] * v[:, None]
-    alpha = quad[:, 0:3] * dx0 + quad[:, 3:6] * dy + quad[:, 6:9]
-    out = torch.empty(12, v.numel(), dtype=torch.float32, device=v.device)
-    for first, block in zip(
-        (0, 3, 6, 9, 10, 11), (alpha, a * quad[:, 0:3], quad[:, 9:12], dx0, a, dy), strict=True
-    ):
-        out[first : first + block.shape[1]].copy_(block.t())
-    return out
+    a = ray[:, 0]
+    dx0, dy = ray[:, 1] + ray[:, 2] * v, ray[:, 3] + ray[:, 4] * v
+    alpha = quad[:, 0:3] * dx0[:, None] + quad[:, 3:6] * dy[:, None] + quad[:, 6:9]
+    beta = a[:, None] * quad[:, 0:3]
+    return _float32_pairs(*alpha.unbind(1), *beta.unbind(1), *quad[:, 9:12].unbind(1), dx0, a, dy)
 
 
-def _float32_columns(*columns: torch.Tensor) -> torch.Tensor:
-    """``(rows, len(columns))`` float32 table of ``(rows,)`` columns (cast while copying)."""
-    out = torch.empty(
-        columns[0].numel(), len(columns), dtype=torch.float32, device=columns[0].device
-    )
+def _float32_pairs(*columns: torch.Tensor) -> torch.Tensor:
+    """``(len(columns) / 2, rows)`` int64 table: float32 columns cast and packed in pairs.
+
+    Row ``j`` holds columns ``2 j`` and ``2 j + 1`` side by side, so that a per-candidate
+    expansion is one 1-D int64 gather per pair (2-D row gathers cost about twice as much).
+    """
+    rows = columns[0].numel()
+    out = torch.empty(len(columns) // 2, rows, 2, dtype=torch.float32, device=columns[0].device)
     for k, column in enumerate(columns):
-        out[:, k].copy_(column)
-    return out
+        out[k // 2, :, k % 2].copy_(column)
+    return out.view(torch.int64).view(len(columns) // 2, rows)
+
+
+def _expand_pairs(pairs: torch.Tensor, index: torch.Tensor) -> list[torch.Tensor]:
+    """The float32 columns of a :func:`_float32_pairs` table at rows ``index`` (``(n,)`` each)."""
+    return [
+        column
+        for pair in pairs
+        for column in pair.index_select(0, index).view(torch.float32).view(-1, 2).unbind(1)
+    ]
 
 
 def _resolve_rows(
@@ -467,8 +475,7 @@ def _resolve_chunk(
     )
     starts = (torch.cumsum(count, 0) - count).to(small)
     col = torch.arange(total, dtype=small, device=device) - starts.index_select(0, span)
-    c = rows["consts"][first:last].index_select(0, span)  # (pixels, 6) float32
-    x0, d2, slope, disc0, b1, b0 = c.unbind(1)
+    x0, d2, slope, disc0, b1, b0 = _expand_pairs(rows["consts"][:, first:last], span)
     x = col.to(torch.float32).add_(x0)
     disc = torch.addcmul(disc0, torch.addcmul(slope, d2, x), x)
     den = torch.addcmul(b0, b1, x)
