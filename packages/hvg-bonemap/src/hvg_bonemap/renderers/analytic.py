@@ -479,10 +479,12 @@ def _resolve_chunk(
     x = col.to(torch.float32).add_(x0)
     disc = torch.addcmul(disc0, torch.addcmul(slope, d2, x), x)
     den = torch.addcmul(b0, b1, x)
-    # A real root (disc >= 0) in front of the camera (den > 0). sqrt |disc| (not of a clamped 0
-    # or a negative: both take a slow path on CPU) only feeds rejected candidates otherwise.
-    valid = (disc >= 0.0).logical_and_(den > 0.0)
+    # A real root (disc >= 0) in front of the camera (den > 0 with the root added). sqrt |disc|
+    # (not of a clamped 0 or of a negative: both take a slow path on CPU) equals sqrt disc where
+    # disc >= 0 and only feeds rejected candidates elsewhere.
+    valid = disc >= 0.0
     den.add_(disc.abs_().sqrt_())
+    valid.logical_and_(den > 0.0)
     # z = 1 / den > 0: positive float32 bit patterns order like their values, so the nearest
     # hit has the largest _NEAREST - bits(z) > 0 (0 = background, the cleared depth map).
     hit = valid.to(torch.int32)
