@@ -14,6 +14,7 @@ from typing import Any
 
 import h5py
 import pytest
+from hvg_core.errors import MissingResourceError
 from hvg_core.hookspecs import hookimpl
 
 from hvg_data import ray_executor
@@ -164,6 +165,19 @@ def test_whole_shard_and_per_subject_tasks_equal_local_and_workers_bound_them(tm
             assert (summary.shards_written, summary.samples, summary.exit_code) == (2, 4, 0)
             assert _files(out) == _files(local)  # shards, manifest and failures.jsonl
             assert not (out / ".parts").exists()
+        # A resource every subject needs is missing: the task says so, the run stops.
+        root = make_thuman2_fixture(tmp_path / "data", subjects=("0000",))
+        with pytest.raises(MissingResourceError, match=r"SMPLX_MALE\.npz"):
+            run_render(
+                "thuman2",
+                root,
+                tmp_path / "missing",
+                RenderConfig(views=2, size=32, body_model="smplx"),
+                options=PipelineOptions(
+                    executor="ray", progress=False, smplx_model_dir=str(tmp_path)
+                ),
+            )
+        assert not (tmp_path / "missing" / ".parts").exists()
     finally:
         ray.shutdown()
     assert overlaps[1] == 1  # one worker: never two tasks at once, in a 2-CPU session
