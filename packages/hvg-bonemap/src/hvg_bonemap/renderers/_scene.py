@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import torch
 
@@ -40,13 +41,13 @@ class FlatScene:
     width: int
     height: int
 
-    @property
+    @cached_property  # computed once per render, sliced per chunk of items
     def quadric(self) -> torch.Tensor:
         """``(M, N, 3, 3)`` camera-space quadrics ``A diag(r^-2) A^T`` (inf rows for r = 0)."""
         inv_sq = 1.0 / self.radii.clamp_min(MIN_RADIUS) ** 2
         return (self.axes * inv_sq[..., None, :]) @ self.axes.transpose(-1, -2)
 
-    @property
+    @cached_property
     def covariance(self) -> torch.Tensor:
         """``(M, N, 3, 3)`` ``A diag(r^2) A^T`` (the dual quadric's upper block)."""
         return (self.axes * (self.radii**2)[..., None, :]) @ self.axes.transpose(-1, -2)
