@@ -162,8 +162,8 @@ def list_datasets(root: str | None) -> None:
     type=click.Choice(["auto", "local", "ray"]),
     default="auto",
     show_default=True,
-    help="auto: Ray (one task per subject) only when the time the extra workers save exceeds "
-    "Ray's start-up (~30 s on 2 cores: about 60 s of serial rendering, e.g. 22 subjects at 576² "
+    help="auto: Ray (workers render and write the shards) only when the time the extra workers "
+    "save exceeds Ray's start-up (~30 s on 2 cores: about 60 s of serial rendering, e.g. 22 subjects at 576² "
     "x 8 views, or any --address), else this process; local / ray force one.",
 )
 @click.option(

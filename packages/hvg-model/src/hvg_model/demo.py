@@ -138,7 +138,9 @@ def run_demo(
     echo(f"      VAE reconstruction PSNR: train {vae.train_psnr:.1f} dB, held-out "
          f"{vae.heldout_psnr:.1f} dB (flat image {vae.flat_psnr:.1f} dB); held-out "
          f"silhouette IoU {vae_iou:.2f}")  # fmt: skip
-    svd_dir = demo_train.build_demo_svd_dir(out, vae.path, settings.seed)
+    svd_dir = demo_train.build_demo_svd_dir(
+        out, vae.path, settings.seed, sigma_max=settings.sigma_max
+    )
     stage1 = stages.run(
         "stage1",
         f"training stage 1 (multi-view) for {settings.stage1_steps} steps",
@@ -175,15 +177,20 @@ def run_demo(
     metrics, notes = stages.run("evaluate", "evaluating (silhouette IoU, hvg-eval)", evaluate)
 
     def report() -> tuple[Path, Path, Path, dict[str, Any]]:
+        from hvg_model.demo_eval import bone_map_silhouette_iou, held_out_subject
         from hvg_model.demo_report import ReportData, plot_losses, settings_dict, write_report
 
         stage_losses = {"stage 1": _losses(stage1), "stage 2": _losses(stage2)}
+        background = torch.tensor(demo_train.DEMO_BACKGROUND, dtype=torch.float32) / 255
         learning = {
             "vae_train_psnr": vae.train_psnr,
             "vae_heldout_psnr": vae.heldout_psnr,
             "vae_untrained_psnr": vae.untrained_psnr,
             "flat_background_psnr": vae.flat_psnr,
             "vae_heldout_iou": vae_iou,
+            "bone_map_silhouette_iou": bone_map_silhouette_iou(
+                held_out_subject(dirs.test), background
+            ),
             "vae_scaling_factor": vae.scaling_factor,
             "vae_first_loss": vae.losses[0],
             "vae_last_loss": vae.losses[-1],

@@ -169,11 +169,31 @@ def silhouette_iou(real: Tensor, fake: Tensor, background: Tensor) -> float:
 
     Images where neither has foreground count as 1 (both empty agree).
     """
-    real_mask, fake_mask = foreground(real, background), foreground(fake, background)
-    intersection = (real_mask & fake_mask).flatten(1).sum(1).double()
-    union = (real_mask | fake_mask).flatten(1).sum(1).double()
+    return mask_iou(foreground(real, background), foreground(fake, background))
+
+
+def mask_iou(real: Tensor, fake: Tensor) -> float:
+    """Mean over images of the IoU of ``(N, H, W)`` bool masks (both empty count as 1)."""
+    intersection = (real & fake).flatten(1).sum(1).double()
+    union = (real | fake).flatten(1).sum(1).double()
     ious = torch.where(union > 0, intersection / union.clamp_min(1), torch.ones_like(union))
     return float(ious.mean())
+
+
+def bone_map_silhouette_iou(sample: dict[str, Any], background: Tensor) -> float:
+    """IoU of the bone maps' silhouette (pixels an ellipsoid covers) with the true frames'.
+
+    A reference level, not a model: a generator that drew exactly the ellipsoids' outline, in
+    the right place, every frame, would score this. The body is not its ellipsoids (clothes,
+    hair, hands), so a model must learn the body's shape around its bones to beat it.
+
+    Args:
+        sample: The held-out subject's arrays (:func:`held_out_subject`).
+        background: ``(3,)`` background colour in [0, 1].
+    """
+    rgb = torch.from_numpy(sample["rgb"]).float().div(255).permute(0, 1, 4, 2, 3)
+    bones = torch.from_numpy(sample["depth"].astype("float32")) > 0  # (V, T, H, W)
+    return mask_iou(foreground(rgb.flatten(0, 1), background), bones.flatten(0, 1))
 
 
 def read_frame_tree(root: Path) -> Tensor:
@@ -229,11 +249,13 @@ __all__ = [
     "REFERENCE_COPY",
     "WEIGHTED_METRICS",
     "WEIGHT_FREE_METRICS",
+    "bone_map_silhouette_iou",
     "conditioning_of",
     "evaluate_videos",
     "foreground",
     "generate_videos",
     "held_out_subject",
+    "mask_iou",
     "pose_preview",
     "read_frame_tree",
     "silhouette_iou",

@@ -207,6 +207,12 @@ def honest_paragraph(data: ReportData) -> str:
         else f" The VAE's own reconstruction of the held-out frames reaches IoU {vae_iou:.2f}: "
         "every generated video is decoded by this VAE, so this is a practical ceiling."
     )
+    bones_iou = learning.get("bone_map_silhouette_iou")
+    if bones_iou is not None:
+        ceiling += (
+            f" For scale: the bone maps' own silhouette (the ellipsoids, drawn exactly) "
+            f"overlaps the true frames with IoU {bones_iou:.2f}."
+        )
     return (
         f"{verdict}its silhouettes overlap the ground truth with IoU {hvg_iou:.2f}, against "
         f"{copy_iou:.2f} for copying the reference image to every frame and view and "

@@ -22,10 +22,14 @@ class DemoSettings:
         latent_channels: Latent channels of the demo's VAE (SVD: 4).
         vae_steps: Optimiser steps of the VAE.
         vae_batch_clips: Clips of 4 frames per VAE step.
+        vae_crop: Side of the random crops the VAE trains on (``None``: whole frames).
         stage1_steps: Optimiser steps of stage 1 (multi-view).
         stage1_batch: Subjects per stage-1 step.
         stage2_steps: Optimiser steps of stage 2 (multi-view multi-frame).
         lr: Peak learning rate of both stages.
+        noise_p_mean: Mean of ln σ of the training noise (EDM's log-normal; SVD: 0.7).
+        noise_p_std: Standard deviation of ln σ (SVD: 1.6).
+        sigma_max: Largest σ of the sampling schedule (SVD: 700).
         views: Views of the generated video (an orbit).
         frames: Frames of the generated video.
         steps: Denoising steps.
@@ -48,10 +52,14 @@ class DemoSettings:
     latent_channels: int = 16
     vae_steps: int = 250
     vae_batch_clips: int = 2
+    vae_crop: int | None = None
     stage1_steps: int = 800
     stage1_batch: int = 2
     stage2_steps: int = 150
     lr: float = 1e-3
+    noise_p_mean: float = 0.7
+    noise_p_std: float = 1.6
+    sigma_max: float = 700.0
     views: int = 4
     frames: int = 8
     steps: int = 10

@@ -87,6 +87,7 @@ def train_demo_vae(out: Path, dirs: DataDirs, settings: DemoSettings) -> Any:
         steps=settings.vae_steps,
         batch_clips=settings.vae_batch_clips,
         clip_frames=min(4, settings.train_frames, settings.frames),
+        crop=settings.vae_crop,
         seed=settings.seed,
     )
     return train_vae(
@@ -121,10 +122,14 @@ def vae_silhouette_iou(vae_dir: Path, test_dir: Path, clip_frames: int) -> float
     return silhouette_iou(real.flatten(0, 1), decoded.flatten(0, 1), background)
 
 
-def build_demo_svd_dir(out: Path, vae_dir: Path, seed: int) -> Path:
+def build_demo_svd_dir(
+    out: Path, vae_dir: Path, seed: int, *, sigma_max: float | None = None
+) -> Path:
     """A tiny SVD directory (``out/svd``) whose ``vae/`` is the trained VAE.
 
     The UNet's input and output widths follow the VAE's latent channels (SVD: 2·4 in, 4 out).
+    ``sigma_max`` replaces the scheduler's largest σ (SVD's 700 suits 72×128 latents; a few
+    8×8 latents are pure noise long before that, EDM's 80).
     """
     import json
 
@@ -138,6 +143,10 @@ def build_demo_svd_dir(out: Path, vae_dir: Path, seed: int) -> Path:
         shutil.rmtree(svd_dir)
     build_tiny_svd_dir(svd_dir, seed=seed)
     install_vae(svd_dir, vae_dir)
+    if sigma_max is not None:
+        scheduler_file = svd_dir / "scheduler" / "scheduler_config.json"
+        scheduler = json.loads(scheduler_file.read_text())
+        scheduler_file.write_text(json.dumps({**scheduler, "sigma_max": sigma_max}, indent=2))
     channels = json.loads((vae_dir / "config.json").read_text())["latent_channels"]
     unet_dir = svd_dir / "unet"
     config = {
@@ -172,6 +181,8 @@ def stage_overrides(settings: DemoSettings, stage: int, data_dir: Path, svd_dir:
         "schedule.keep_checkpoints=1",
         f"schedule.seed={settings.seed + stage}",
         f"optim.lr={settings.lr}",
+        f"objective.p_mean={settings.noise_p_mean}",
+        f"objective.p_std={settings.noise_p_std}",
         # A short run: an EMA horizon of ~steps/10 keeps the averaged weights close to the end.
         f"optim.ema_decay={max(0.0, 1.0 - 10.0 / steps)}",
         "optim.schedule=cosine",
