@@ -13,11 +13,18 @@ from pathlib import Path
 import torch
 
 
-def build_tiny_svd_dir(path: str | os.PathLike[str], *, seed: int = 0) -> Path:
+def build_tiny_svd_dir(
+    path: str | os.PathLike[str], *, seed: int = 0, latent_channels: int = 4
+) -> Path:
     """Write a tiny random SVD-xt-layout directory (≈ 2 M parameters in all) and return it.
 
     The UNet follows ``hvg_model.configs.tiny_unet_config`` (without HVG's options), the VAE
     has SVD's factor 8 (64×64 images → 8×8 latents), CLIP takes 32×32 images.
+
+    Args:
+        path: Output directory.
+        seed: Seed of every random weight.
+        latent_channels: Latent channels C of the VAE; the UNet takes 2·C and gives C (SVD: 4).
     """
     from diffusers import (
         AutoencoderKLTemporalDecoder,
@@ -40,8 +47,10 @@ def build_tiny_svd_dir(path: str | os.PathLike[str], *, seed: int = 0) -> Path:
         torch.manual_seed(seed)
         hvg_only = set(_hvg_argument_names()) - set(_svd_argument_names())
         unet_config = {k: v for k, v in tiny_unet_config().items() if k not in hvg_only}
+        unet_config.update(in_channels=2 * latent_channels, out_channels=latent_channels)
         UNetSpatioTemporalConditionModel(**unet_config).save_pretrained(root / "unet")
-        AutoencoderKLTemporalDecoder(**tiny_vae_config()).save_pretrained(root / "vae")
+        vae_config = {**tiny_vae_config(), "latent_channels": latent_channels}
+        AutoencoderKLTemporalDecoder(**vae_config).save_pretrained(root / "vae")
         clip = CLIPVisionModelWithProjection(CLIPVisionConfig(**tiny_clip_vision_config()))
         clip.save_pretrained(root / "image_encoder")
         size = tiny_clip_vision_config()["image_size"]

@@ -39,6 +39,16 @@ _BUILTINS = ("tiny", "tiny-stage2", "stage1", "stage2")
     help="Local diffusers-format SVD-xt directory (unet/, vae/, image_encoder/, ...).",
 )
 @click.option(
+    "--vae",
+    "vae_dir",
+    type=click.Path(),
+    default=None,
+    help="A diffusers AutoencoderKLTemporalDecoder directory (config.json + "
+    "diffusion_pytorch_model.safetensors), e.g. the VAE `hvg demo` trained (out/demo/vae), "
+    "used as the frozen VAE instead of the SVD directory's vae/ (model.vae_dir). The UNet must "
+    "take its latent channels C (2·C in, C out); the exported pipeline's vae/ is this VAE.",
+)
+@click.option(
     "--data",
     type=click.Path(file_okay=False),
     default=None,
@@ -86,6 +96,7 @@ def train(
     resume: str | None,
     resume_step: int | None,
     svd_dir: str | None,
+    vae_dir: str | None,
     data: str | None,
     smplx_model: str | None,
     init_from: str | None,
@@ -111,6 +122,7 @@ def train(
       hvg-model train --config tiny --out runs/tiny --max-steps 200
       hvg-model train --config stage1 --svd-dir svd-xt --data shards/ --out runs/s1 --num-workers 32 --use-gpu
       hvg-model train --config stage2 --svd-dir svd-xt --data shards-mv/ --init-from runs/s1 --out runs/s2
+      hvg-model train --config tiny --vae out/demo/vae --out runs/demo-vae
     """
     import json
 
@@ -120,6 +132,7 @@ def train(
     flags = {
         "schedule.max_steps": max_steps,
         "model.svd_dir": svd_dir,
+        "model.vae_dir": vae_dir,
         "data.path": data,
         "data.smplx_model": smplx_model,
         "model.init_from": init_from,

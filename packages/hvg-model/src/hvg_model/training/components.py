@@ -130,16 +130,21 @@ class FrozenEncoders:
         )
 
 
-def load_frozen_encoders(svd_dir: str | Path) -> FrozenEncoders:
+def load_frozen_encoders(svd_dir: str | Path, vae_dir: str | Path | None = None) -> FrozenEncoders:
     """Load the frozen VAE and CLIP image encoder of a local SVD-xt directory.
+
+    Args:
+        svd_dir: The SVD-xt directory (``model.svd_dir``).
+        vae_dir: A separate VAE directory (``model.vae_dir``) used instead of ``svd_dir/vae``.
 
     Raises:
         MissingResourceError: The directory or one of its components is missing (from
             :func:`hvg_model.loading.check_model_dir`, naming what is expected).
+        InputError: ``vae_dir`` is not a loadable ``AutoencoderKLTemporalDecoder`` directory.
     """
     from hvg_model.loading import load_frozen_components
 
-    components = load_frozen_components(svd_dir)
+    components = load_frozen_components(svd_dir, vae_dir=vae_dir)
     processor = components.feature_extractor
     return FrozenEncoders(
         vae=components.vae,

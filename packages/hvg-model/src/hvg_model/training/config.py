@@ -44,6 +44,12 @@ class ModelConfig:
         svd_dir: Local diffusers-format SVD-xt directory (``unet/``, ``vae/``,
             ``image_encoder/``, ``feature_extractor/``, ``scheduler/``). ``None`` is only
             allowed with ``tiny=True``.
+        vae_dir: A diffusers ``AutoencoderKLTemporalDecoder`` directory (``config.json`` +
+            ``diffusion_pytorch_model.safetensors``, e.g. the VAE ``hvg demo`` trains,
+            ``out/demo/vae/``) used as the frozen VAE instead of ``svd_dir/vae`` (which then
+            need not exist); ``hvg-model train --vae``. Its ``latent_channels`` C must match the
+            UNet of ``svd_dir`` (2·C in, C out) and its downscale factor sets the pose
+            guider's strides. An exported pipeline's ``vae/`` is this VAE.
         tiny: Build tiny random SVD components in the run directory (CPU tests and demos).
         architecture: ``"hvg"`` (HVGDenoisingNet with pose, views, cameras and ReferenceNet)
             or ``"svd"`` (plain SVD UNet with views folded into the batch, an ablation).
@@ -58,6 +64,7 @@ class ModelConfig:
     """
 
     svd_dir: str | None = None
+    vae_dir: str | None = None
     tiny: bool = False
     architecture: str = "hvg"
     variant: str = registered("pose_signals", "bonemap")
@@ -421,6 +428,13 @@ def validate(config: TrainConfig) -> None:
             "set model.svd_dir to a local diffusers-format SVD-xt directory "
             "(or model.tiny=true for a random tiny network)",
             "model.svd_dir",
+        )
+    if config.model.vae_dir is not None and not config.model.vae_dir.strip():
+        fail(
+            "must be a diffusers AutoencoderKLTemporalDecoder directory (config.json + "
+            "diffusion_pytorch_model.safetensors), not an empty path; leave it unset to use "
+            "model.svd_dir's vae/",
+            "model.vae_dir",
         )
     if config.model.architecture not in {"hvg", "svd"}:
         fail("must be 'hvg' or 'svd'", "model.architecture")

@@ -2,8 +2,10 @@
 
 The trainer writes ``checkpoints/step-N/model.safetensors`` (the trainable module: DenoisingNet
 and ReferenceNet) and, with EMA on, ``ema.safetensors``; the frozen VAE and CLIP encoder stay in
-the run's SVD-xt directory. ``export_pipeline`` puts them back together in the layout that
-``HVGPipeline.from_pretrained`` and ``hvg-model generate --model`` read.
+the run's SVD-xt directory (the VAE in ``model.vae_dir`` when the run was given one with
+``--vae``). ``export_pipeline`` puts them back together in the layout that
+``HVGPipeline.from_pretrained`` and ``hvg-model generate --model`` read: its ``vae/`` is the
+VAE the run trained with, so generation decodes with it.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ def load_trained_pipeline(run_or_checkpoint: str | Path, *, use_ema: bool = True
         use_ema: Use the EMA weights when the checkpoint has them.
 
     Raises:
-        MissingResourceError: No checkpoint, or the run's SVD directory is gone.
+        MissingResourceError: No checkpoint, or the run's SVD (or VAE) directory is gone.
         InputError: The run's config is unreadable or describes a plain SVD UNet (no HVG
             network to put in a pipeline).
     """
@@ -60,7 +62,7 @@ def load_trained_pipeline(run_or_checkpoint: str | Path, *, use_ema: bool = True
         averages.pop(EMA_COUNTER_KEY, None)
         state.update({name: value.to(state[name].dtype) for name, value in averages.items()})
     module.load_state_dict(state)
-    frozen = load_frozen_components(svd_dir)
+    frozen = load_frozen_components(svd_dir, vae_dir=config.model.vae_dir)
     return HVGPipeline(
         module.net,
         module.reference_net,

@@ -15,12 +15,18 @@ def build_networks(config: TrainConfig, svd_dir: str) -> tuple[nn.Module, nn.Mod
     configured pose variant and, unless ``model.reference_net`` is false, an
     :class:`hvg_model.reference_net.HVGReferenceNet` copied from the same UNet's encoder half.
 
+    The VAE is ``model.vae_dir`` when set, else ``svd_dir/vae``: its latent channels must fit
+    the UNet and its downscale factor sets the pose guider's strides.
+
     Raises:
-        MissingResourceError: ``svd_dir`` lacks the UNet.
+        MissingResourceError: ``svd_dir`` lacks the UNet (or the VAE).
+        InputError: The UNet does not take the VAE's latent channels (2·C in, C out).
     """
-    from hvg_model.loading import load_svd_unet, vae_scale_factor
+    from hvg_model.loading import check_latent_channels, load_svd_unet, vae_scale_factor
     from hvg_model.pose_modulator import guider_strides_for
 
+    vae_dir = config.model.vae_dir
+    check_latent_channels(svd_dir, vae_dir=vae_dir)
     unet = load_svd_unet(svd_dir)
     if config.model.architecture == "svd":
         return unet, None
@@ -32,7 +38,7 @@ def build_networks(config: TrainConfig, svd_dir: str) -> tuple[nn.Module, nn.Mod
         unet,
         pose_signal=config.model.variant,
         pose_spec=run_pose_spec(config).to_dict(),
-        pose_guider_strides=guider_strides_for(vae_scale_factor(svd_dir)),
+        pose_guider_strides=guider_strides_for(vae_scale_factor(svd_dir, vae_dir=vae_dir)),
     )
     reference_net = HVGReferenceNet.from_svd_unet(unet) if config.model.reference_net else None
     return net, reference_net

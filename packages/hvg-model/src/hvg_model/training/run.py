@@ -93,14 +93,18 @@ def prepare_run(
     """Validate the config, create the run directory and what it needs; return the resolved config.
 
     - ``model.tiny`` without ``svd_dir``: writes a tiny random SVD directory into ``out/tiny-svd``
-      (seeded, so every run of the same seed starts from the same weights).
+      (seeded, so every run of the same seed starts from the same weights), its UNet sized for
+      the latent channels of ``model.vae_dir`` when one is given.
+    - Checks the SVD directory and ``model.vae_dir`` (a VAE whose latent channels the UNet
+      does not take stops here, before any weight is loaded).
     - ``data.dataset = "synthetic"`` without ``path``: renders hvg-data's synthetic people into
       ``out/synthetic-shards`` (resumable) and trains on them.
     - Writes ``out/config.json`` (atomically).
     - Refuses to start a fresh run over an existing one (``--resume`` continues it).
 
     Raises:
-        InputError: Invalid config, or a non-empty run without ``--resume``.
+        InputError: Invalid config, a non-empty run without ``--resume``, or a VAE that does
+            not fit the UNet.
         MissingResourceError: SVD directory, shards or checkpoint missing.
     """
     validate(config)
@@ -114,17 +118,11 @@ def prepare_run(
         )
     if resume is not None:
         ckpt.resolve_resume(resume)
+    latent_channels = _given_vae_latent_channels(config)  # checked before anything is written
     run_dir.mkdir(parents=True, exist_ok=True)
     if config.model.svd_dir is None:
-        from hvg_model.testing import build_tiny_svd_dir
-
-        tiny = run_dir / TINY_SVD_DIR
-        if not (tiny / "unet" / "config.json").is_file():
-            build_tiny_svd_dir(tiny, seed=config.schedule.seed)
-        config.model.svd_dir = str(tiny)
-    from hvg_model.loading import check_model_dir
-
-    check_model_dir(config.model.svd_dir)
+        config.model.svd_dir = str(_tiny_svd_dir(run_dir, config.schedule.seed, latent_channels))
+    _check_model_dirs(config)
     _check_sizes(config)
     if config.data.dataset == "synthetic" and not config.data.path:
         from hvg_model.training.sources import render_synthetic_shards
@@ -144,12 +142,41 @@ def prepare_run(
     return config
 
 
+def _given_vae_latent_channels(config: TrainConfig) -> int:
+    """Latent channels of ``model.vae_dir`` (checked), or SVD's 4 without one."""
+    if config.model.vae_dir is None:
+        return 4
+    from hvg_model.loading import check_vae_dir
+
+    return int(check_vae_dir(config.model.vae_dir)["latent_channels"])
+
+
+def _tiny_svd_dir(run_dir: Path, seed: int, latent_channels: int) -> Path:
+    """``run_dir/tiny-svd``, written once (its UNet sized for ``latent_channels``)."""
+    from hvg_model.testing import build_tiny_svd_dir
+
+    tiny = run_dir / TINY_SVD_DIR
+    if not (tiny / "unet" / "config.json").is_file():
+        build_tiny_svd_dir(tiny, seed=seed, latent_channels=latent_channels)
+    return tiny
+
+
+def _check_model_dirs(config: TrainConfig) -> None:
+    """The SVD directory (without ``vae/`` when ``model.vae_dir`` replaces it) fits the VAE."""
+    from hvg_model.loading import check_latent_channels, check_model_dir
+
+    others = ("unet", "image_encoder", "feature_extractor", "scheduler")
+    check_model_dir(str(config.model.svd_dir), others if config.model.vae_dir else ("vae", *others))
+    check_latent_channels(str(config.model.svd_dir), vae_dir=config.model.vae_dir)
+
+
 def _check_sizes(config: TrainConfig) -> None:
     """Image size must map to a latent the UNet can halve ``levels − 1`` times."""
+    from hvg_model.loading import vae_scale_factor
+
     root = Path(str(config.model.svd_dir))
-    vae = json.loads((root / "vae" / "config.json").read_text(encoding="utf-8"))
     unet = json.loads((root / "unet" / "config.json").read_text(encoding="utf-8"))
-    factor = 2 ** (len(vae["block_out_channels"]) - 1)
+    factor = vae_scale_factor(root, vae_dir=config.model.vae_dir)
     multiple = factor * 2 ** (len(unet["block_out_channels"]) - 1)
     if config.data.image_size % multiple:
         raise InputError(

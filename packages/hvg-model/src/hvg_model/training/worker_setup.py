@@ -185,7 +185,7 @@ def build_worker_state(
     """
     device = select_device(config, context)
     seed = config.schedule.seed
-    encoders = load_frozen_encoders(str(config.model.svd_dir)).to(device)
+    encoders = load_frozen_encoders(str(config.model.svd_dir), config.model.vae_dir).to(device)
     seed_everything(seed)  # same initial weights on every rank and in every run of this seed
     module = _trainable_module(config, device)
     payload = (
