@@ -98,6 +98,8 @@ def scaling_runs(
     import torch
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    # As the pipeline does: no packaging of the working directory for a local session.
+    os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
     ray.init(
         num_cpus=max(sequence),
         include_dashboard=False,
