@@ -44,7 +44,7 @@ from typing import Any
 from hvg_core.errors import HVGError, MissingResourceError
 
 from hvg_data.config import RenderConfig
-from hvg_data.pipeline import (
+from hvg_data.render_job import (
     MEMORY_HEADROOM,
     STORED_BYTES_PER_PIXEL,
     TASK_MAX_RETRIES,
