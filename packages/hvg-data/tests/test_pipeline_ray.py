@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import textwrap
 import time
-import types
 from pathlib import Path
 from typing import Any
 
 import h5py
 import pytest
 from hvg_core.errors import MissingResourceError
-from hvg_core.hookspecs import hookimpl
 
 from hvg_data import ray_executor
 from hvg_data.config import RenderConfig
@@ -182,46 +179,6 @@ def test_whole_shard_and_per_subject_tasks_equal_local_and_workers_bound_them(tm
         ray.shutdown()
     assert overlaps[1] == 1  # one worker: never two tasks at once, in a 2-CPU session
     assert overlaps[2] <= 2
-
-
-CRASHING_ADAPTER = """
-import os
-import signal
-
-from hvg_data.datasets.synthetic import SyntheticAdapter
-
-
-class CrashingAdapter(SyntheticAdapter):
-    name = "crashing"
-
-    def load(self, subject):
-        if subject == "00001" and os.environ.get("HVG_TEST_CRASH") == "1":
-            os.kill(os.getpid(), signal.SIGSEGV)  # what a crashing native parser does
-        return super().load(subject)
-"""
-
-
-@pytest.fixture
-def crashing_dataset(tmp_path, monkeypatch):
-    """Registers ``crashing`` (synthetic whose subject 00001 segfaults in Ray workers)."""
-    import hvg_core.registry as registry_module
-    from hvg_core.testing import make_registry
-
-    module_dir = tmp_path / "plugin"
-    module_dir.mkdir()
-    (module_dir / "crashing_whole_adapter.py").write_text(textwrap.dedent(CRASHING_ADAPTER))
-    monkeypatch.syspath_prepend(str(module_dir))
-    from crashing_whole_adapter import CrashingAdapter  # type: ignore[import-not-found]
-
-    plugin = types.ModuleType("crashing_whole_hvg_plugin")
-
-    @hookimpl
-    def hvg_register_datasets(register):
-        register("crashing", CrashingAdapter, description="crashes (test)", kind="scan")
-
-    plugin.hvg_register_datasets = hvg_register_datasets
-    monkeypatch.setattr(registry_module, "_REGISTRY", make_registry(plugin, load_entry_points=True))
-    return module_dir
 
 
 @pytest.mark.slow  # six Ray worker crashes and restarts: minutes on 2 cores

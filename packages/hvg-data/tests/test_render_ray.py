@@ -8,12 +8,9 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
-import types
 from pathlib import Path
 
 import pytest
-from hvg_core.hookspecs import hookimpl
 
 from hvg_data.config import RenderConfig
 from hvg_data.pipeline import TASK_MAX_RETRIES, PipelineOptions, run_render
@@ -83,46 +80,6 @@ def test_ray_render_with_a_relative_out_is_quiet_and_equals_local(tmp_path):
     for name in shards:
         assert (ray_out / name).read_bytes() == (local / name).read_bytes()
     assert not (ray_out / ".parts").exists()
-
-
-CRASHING_ADAPTER = """
-import os
-import signal
-
-from hvg_data.datasets.synthetic import SyntheticAdapter
-
-
-class CrashingAdapter(SyntheticAdapter):
-    name = "crashing"
-
-    def load(self, subject):
-        if subject == "00001" and os.environ.get("HVG_TEST_CRASH") == "1":
-            os.kill(os.getpid(), signal.SIGSEGV)  # what a crashing native parser does
-        return super().load(subject)
-"""
-
-
-@pytest.fixture
-def crashing_dataset(tmp_path, monkeypatch):
-    """Registers ``crashing`` (synthetic whose subject 00001 segfaults in Ray workers)."""
-    import hvg_core.registry as registry_module
-    from hvg_core.testing import make_registry
-
-    module_dir = tmp_path / "plugin"
-    module_dir.mkdir()
-    (module_dir / "crashing_adapter.py").write_text(textwrap.dedent(CRASHING_ADAPTER))
-    monkeypatch.syspath_prepend(str(module_dir))
-    from crashing_adapter import CrashingAdapter  # type: ignore[import-not-found]
-
-    plugin = types.ModuleType("crashing_hvg_plugin")
-
-    @hookimpl
-    def hvg_register_datasets(register):
-        register("crashing", CrashingAdapter, description="crashes (test)", kind="scan")
-
-    plugin.hvg_register_datasets = hvg_register_datasets
-    monkeypatch.setattr(registry_module, "_REGISTRY", make_registry(plugin, load_entry_points=True))
-    return module_dir
 
 
 @pytest.mark.slow  # two Ray worker crashes and retries: minutes on 2 cores
