@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,3 +25,20 @@ def synthetic_shards(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from hvg_model.training.sources import render_synthetic_shards
 
     return render_synthetic_shards(load_config("tiny"), tmp_path_factory.mktemp("data") / "shards")
+
+
+def _run_hvg_model(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("hvg-model")), *args],
+        cwd=cwd,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "HVG_PROGRESS": "0"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture
+def hvg_model_script() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Runs the installed ``hvg-model`` console script in a working folder: ``(cwd, *args)``."""
+    return _run_hvg_model

@@ -7,23 +7,9 @@ directory with relative paths and checks the real exit code and stderr.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-
-def _hvg_model(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(Path(sys.executable).with_name("hvg-model")), *args],
-        cwd=cwd,
-        env={**os.environ, "HF_HUB_OFFLINE": "1", "HVG_PROGRESS": "0"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def _one_line_error(stderr: str) -> str:
@@ -35,8 +21,8 @@ def _one_line_error(stderr: str) -> str:
 
 
 @pytest.mark.integration
-def test_trainable_patterns_that_match_nothing_exit_2(tmp_path: Path) -> None:
-    result = _hvg_model(
+def test_trainable_patterns_that_match_nothing_exit_2(tmp_path: Path, hvg_model_script) -> None:
+    result = hvg_model_script(
         tmp_path,
         "train",
         "--config",
@@ -56,7 +42,7 @@ def test_trainable_patterns_that_match_nothing_exit_2(tmp_path: Path) -> None:
 
 
 @pytest.mark.integration
-def test_a_checkpoint_from_a_newer_hvg_model_exits_2(tmp_path: Path) -> None:
+def test_a_checkpoint_from_a_newer_hvg_model_exits_2(tmp_path: Path, hvg_model_script) -> None:
     from hvg_model.testing import build_tiny_hvg_dir
 
     model = build_tiny_hvg_dir(tmp_path / "model")
@@ -66,7 +52,7 @@ def test_a_checkpoint_from_a_newer_hvg_model_exits_2(tmp_path: Path) -> None:
     config_path.write_text(json.dumps(config))
     Image = pytest.importorskip("PIL.Image")
     Image.new("RGB", (32, 32), "white").save(tmp_path / "ref.png")
-    result = _hvg_model(tmp_path, "generate", "--model", "model", "--reference", "ref.png")
+    result = hvg_model_script(tmp_path, "generate", "--model", "model", "--reference", "ref.png")
     assert result.returncode == 2, result.stderr
     line = _one_line_error(result.stderr)
     assert "hvg_config_version" in line and "upgrade hvg-model" in line

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -45,17 +43,6 @@ def _save_vae(path: Path, **changes: object) -> Path:
 
 def _train(*args: str) -> object:
     return CliRunner().invoke(cli, ["train", "--config", "tiny", "--max-steps", "2", *args])
-
-
-def _hvg_model(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(Path(sys.executable).with_name("hvg-model")), *args],
-        cwd=cwd,
-        env={**os.environ, "HF_HUB_OFFLINE": "1", "HVG_PROGRESS": "0"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def _assert_same_weights(
@@ -236,7 +223,7 @@ def test_an_empty_vae_path_is_rejected_by_validation() -> None:
 @pytest.mark.integration
 @pytest.mark.parametrize("case", ["missing", "garbage", "mismatch"])
 def test_console_script_exits_2_naming_model_vae_dir(
-    case: str, tiny_svd_dir: Path, tmp_path: Path
+    case: str, tiny_svd_dir: Path, tmp_path: Path, hvg_model_script
 ) -> None:
     """As users run it: the installed script, relative paths, the real exit code."""
     svd = os.path.relpath(tiny_svd_dir, tmp_path)
@@ -244,7 +231,7 @@ def test_console_script_exits_2_naming_model_vae_dir(
         _folder(tmp_path / "vae", {"config.json": "not json", WEIGHTS: "junk"})
     elif case == "mismatch":
         _save_vae(tmp_path / "vae", latent_channels=16)
-    result = _hvg_model(
+    result = hvg_model_script(
         tmp_path,
         *("train", "--config", "tiny", "--svd-dir", svd, "--vae", "vae", "--out", "run"),
         *("--max-steps", "1", "--set", "data.dataset=procedural"),
