@@ -16,13 +16,11 @@ Both start Ray and take minutes: marked ``slow`` (run with ``-m slow --benchmark
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -34,17 +32,6 @@ from hvg_data.pipeline import (
     estimated_render_seconds,
     run_render,
 )
-
-
-def _scaling() -> Any:
-    """``_ray_scaling.py`` of this folder (benchmarks are not an importable package)."""
-    path = Path(__file__).with_name("_ray_scaling.py")
-    spec = importlib.util.spec_from_file_location("hvg_data_bench_ray_scaling", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
 
 
 def _timed_cli(cwd: Path, out: str, executor: str) -> float:
@@ -95,7 +82,7 @@ def test_ray_startup_cost(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.ray
-def test_ray_one_vs_two_workers_one_shard(tmp_path):
+def test_ray_one_vs_two_workers_one_shard(tmp_path, ray_scaling):
     """1 -> 2 Ray workers on *one* shard of 8 subjects (8 views at 576²): one task per subject.
 
     The subject tasks compress their images chunk by chunk into the part; the assembly task
@@ -103,10 +90,9 @@ def test_ray_one_vs_two_workers_one_shard(tmp_path):
     to spend ~0.25 s per subject loading 24 MB parts and gzip-writing them, while the workers
     waited.
     """
-    scaling = _scaling()
     config = RenderConfig(views=8, size=576, shard_size=8)
-    runs, bare = scaling.scaling_runs(tmp_path, config, count=8)
-    speedup, _ = scaling.report(runs, bare, "one shard of 8 subjects x 8 views at 576²")
+    runs, bare = ray_scaling.scaling_runs(tmp_path, config, count=8)
+    speedup, _ = ray_scaling.report(runs, bare, "one shard of 8 subjects x 8 views at 576²")
     assert min(run.busy for run in runs if run.workers == 2) > 0.8  # both workers kept busy
     # Parts compressed in the workers, copied into the shard: the in-process executor's bytes.
     local = tmp_path / "local"

@@ -19,11 +19,7 @@ view): the per-view loop keeps rays and outputs cache-sized. Same-run CPU time p
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -32,17 +28,6 @@ from hvg_data.config import RenderConfig
 from hvg_data.meshes import TexturedMesh
 from hvg_data.renderers.base import camera_rays
 from hvg_data.renderers.embree import EmbreeScanRenderer
-
-
-def _scaling() -> Any:
-    """``_ray_scaling.py`` of this folder (benchmarks are not an importable package)."""
-    path = Path(__file__).with_name("_ray_scaling.py")
-    spec = importlib.util.spec_from_file_location("hvg_data_bench_ray_scaling", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
 
 
 def bumpy_scan(lon: int, lat: int, texture_size: int) -> TexturedMesh:
@@ -202,7 +187,7 @@ def test_same_run_ratio_against_bare_embree(benchmark, request, capsys):
 
 @pytest.mark.slow
 @pytest.mark.ray
-def test_ray_one_vs_two_workers(tmp_path):
+def test_ray_one_vs_two_workers(tmp_path, ray_scaling):
     """1 -> 2 Ray workers: 16 synthetic subjects x 8 views at 576², one subject per shard.
 
     Sixteen shards for two workers: one task per shard renders and writes it.
@@ -222,9 +207,8 @@ def test_ray_one_vs_two_workers(tmp_path):
     recording shards. At that moment, plain processes gave 2.37 s for 6 subjects alone and
     4.5-4.8 s for 2 x 6 side by side: the machine itself had no second core free.
     """
-    scaling = _scaling()
     config = RenderConfig(views=8, size=576, shard_size=1)
-    runs, bare = scaling.scaling_runs(tmp_path, config, count=16)
-    speedup, _ = scaling.report(runs, bare, "16 subjects x 8 views at 576², one shard each")
+    runs, bare = ray_scaling.scaling_runs(tmp_path, config, count=16)
+    speedup, _ = ray_scaling.report(runs, bare, "16 subjects x 8 views at 576², one shard each")
     assert min(run.busy for run in runs if run.workers == 2) > 0.8  # both workers kept busy
     assert speedup > 1.2
