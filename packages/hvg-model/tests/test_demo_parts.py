@@ -27,9 +27,7 @@ from hvg_model.training.vae import (
     clips_of,
     flat_image_psnr,
     latent_scaling_factor,
-    random_crops,
     reconstruction_psnr,
-    set_initial_logvar,
 )
 
 GREY = torch.tensor([0.5, 0.5, 0.5])
@@ -61,35 +59,6 @@ def test_bone_map_silhouette_iou_compares_ellipsoid_pixels_with_the_frames_foreg
     }
     # View 0: identical (1); view 1: 4 shared pixels of 28 covered.
     assert bone_map_silhouette_iou(sample, GREY) == pytest.approx((1 + 4 / 28) / 2)
-
-
-def test_random_crops_cut_one_window_per_clip_the_same_for_every_frame():
-    clips = torch.arange(2 * 3 * 1 * 6 * 6).reshape(2, 3, 1, 6, 6)
-    masks = clips[:, :, 0] % 2 == 0
-    generator = torch.Generator().manual_seed(0)
-    crops, mask_crops = random_crops(clips, masks, 4, generator)
-    assert crops.shape == (2, 3, 1, 4, 4) and mask_crops.shape == (2, 3, 4, 4)
-    for clip, crop, mask_crop in zip(clips, crops, mask_crops):
-        top, left = divmod(
-            int(
-                (clip[0, 0] == crop[0, 0, 0, 0]).nonzero()[0, 0] * 6
-                + (clip[0, 0] == crop[0, 0, 0, 0]).nonzero()[0, 1]
-            ),
-            6,
-        )
-        assert torch.equal(crop, clip[..., top : top + 4, left : left + 4])
-        assert torch.equal(mask_crop, crop[:, 0] % 2 == 0)
-    same, same_masks = random_crops(clips, masks, None, generator)
-    assert same is clips and same_masks is masks
-
-
-def test_initial_logvar_makes_the_posterior_variance_constant():
-    vae = build_vae(seed=0)
-    set_initial_logvar(vae, -6.0)
-    with torch.no_grad():
-        posterior = vae.encode(torch.rand(2, 3, 16, 16) * 2 - 1).latent_dist
-    assert torch.allclose(posterior.logvar, torch.full_like(posterior.logvar, -6.0))
-    assert posterior.mean.std() > 0
 
 
 def test_foreground_is_distance_from_the_background_colour():

@@ -22,7 +22,6 @@ class DemoSettings:
         latent_channels: Latent channels of the demo's VAE (SVD: 4).
         vae_steps: Optimiser steps of the VAE.
         vae_batch_clips: Clips of 4 frames per VAE step.
-        vae_crop: Side of the random crops the VAE trains on (``None``: whole frames).
         stage1_steps: Optimiser steps of stage 1 (multi-view).
         stage1_batch: Subjects per stage-1 step.
         stage2_steps: Optimiser steps of stage 2 (multi-view multi-frame).
@@ -52,7 +51,6 @@ class DemoSettings:
     latent_channels: int = 16
     vae_steps: int = 250
     vae_batch_clips: int = 2
-    vae_crop: int | None = None
     stage1_steps: int = 800
     stage1_batch: int = 2
     stage2_steps: int = 150

@@ -87,7 +87,6 @@ def train_demo_vae(out: Path, dirs: DataDirs, settings: DemoSettings) -> Any:
         steps=settings.vae_steps,
         batch_clips=settings.vae_batch_clips,
         clip_frames=min(4, settings.train_frames, settings.frames),
-        crop=settings.vae_crop,
         seed=settings.seed,
     )
     return train_vae(

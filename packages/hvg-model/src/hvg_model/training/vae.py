@@ -46,19 +46,13 @@ class VAETrainSettings:
             held-out silhouettes, IoU 0.57: with 4 it tinted the grey background (0.53; 0.48
             with people filling 20 % of the frame), with 0 it lost the thin person (0.39).
             The figure is sensitive to the weight (2 gave 0.36), so re-measure after changes.
-        crop: Side of the square random crop each training clip is cut to (the same window
-            for all its frames; ``None``, the default, trains on whole frames). Crops cost a
-            fraction per step, but GroupNorm sees other statistics than on whole frames:
-            measured on the demo (64², 32² crops, 1000 steps vs 250 whole-frame steps, the same
-            time) the held-out silhouette IoU fell from 0.57 to 0.37.
-        initial_logvar: Initial log-variance of the posterior (the bias of ``quant_conv``'s
-            log-variance half). A fresh VAE starts at 0: unit-variance noise on latents of
-            about unit scale, which hides the image from the decoder, so for hundreds of steps
-            it may learn only the mean image at first. ``-6`` (σ = 0.05) lets the decoder see
-            the code from the first step, but measured on the demo (250 steps, 64², one run
-            each) it barely helped: held-out PSNR 20.7 vs 20.3 dB, silhouette IoU 0.55 vs
-            0.57. So the default (``None``) keeps diffusers' initialisation.
         seed: Seed of initial weights, clip order and posterior samples.
+
+    Tried on the demo and not kept (64², one run each): 32² random crops (4× more steps in the
+    same time) lowered the held-out silhouette IoU from 0.57 to 0.37 (GroupNorm's statistics on
+    crops differ from whole frames', a likely cause); starting the posterior's log-variance at -6
+    instead of 0 gave 20.7 vs 20.3 dB and IoU 0.55 vs 0.57; learning rates 6e-3 and 1.5e-2
+    gave IoU 0.44 and 0.39.
     """
 
     steps: int = 300
@@ -67,8 +61,6 @@ class VAETrainSettings:
     lr: float = 2e-3
     kl_weight: float = 1e-4
     foreground_weight: float = 1.0
-    crop: int | None = None
-    initial_logvar: float | None = None
     seed: int = 0
 
 
@@ -134,45 +126,6 @@ def clips_of(videos: Tensor, clip_frames: int) -> Tensor:
         )
     windows = [videos[:, :, s : s + clip_frames] for s in range(frames - clip_frames + 1)]
     return torch.stack(windows, 2).flatten(0, 2)
-
-
-def random_crops(
-    clips: Tensor, masks: Tensor, crop: int | None, generator: torch.Generator
-) -> tuple[Tensor, Tensor]:
-    """One random ``crop × crop`` window per clip, the same for all its frames.
-
-    Args:
-        clips: ``(B, T, 3, H, W)``.
-        masks: ``(B, T, H, W)``.
-        crop: Window side (``None`` or ≥ the frame: the clips unchanged).
-        generator: Draws the windows' corners.
-
-    Returns:
-        ``(B, T, 3, crop, crop)`` and ``(B, T, crop, crop)``.
-    """
-    height, width = clips.shape[-2:]
-    if crop is None or crop >= min(height, width):
-        return clips, masks
-    tops = torch.randint(height - crop + 1, (len(clips),), generator=generator).tolist()
-    lefts = torch.randint(width - crop + 1, (len(clips),), generator=generator).tolist()
-    windows = [
-        (clip[..., y : y + crop, x : x + crop], mask[..., y : y + crop, x : x + crop])
-        for clip, mask, y, x in zip(clips, masks, tops, lefts)
-    ]
-    return torch.stack([w[0] for w in windows]), torch.stack([w[1] for w in windows])
-
-
-@torch.no_grad()
-def set_initial_logvar(vae: torch.nn.Module, logvar: float) -> None:
-    """Make the posterior's log-variance start at ``logvar`` for every input.
-
-    ``quant_conv`` maps the encoder's ``2C`` moments to (mean, log-variance); zeroing the
-    weights of its log-variance rows and setting their bias makes that half constant.
-    """
-    quant_conv = vae.quant_conv
-    channels = quant_conv.out_channels // 2
-    quant_conv.weight[channels:].zero_()
-    quant_conv.bias[channels:].fill_(logvar)
 
 
 def build_vae(config: dict[str, Any] | None = None, *, seed: int = 0) -> torch.nn.Module:
@@ -266,8 +219,6 @@ def train_vae(
     clips = clips_of(videos, settings.clip_frames)
     clip_masks = clips_of(masks, settings.clip_frames)
     vae = build_vae(vae_config, seed=settings.seed)
-    if settings.initial_logvar is not None:
-        set_initial_logvar(vae, settings.initial_logvar)
     held_clips = None
     untrained_psnr = flat_psnr = None
     if heldout_dir is not None:
@@ -297,11 +248,8 @@ def train_vae(
         disable=not show_progress,
     ):
         chosen = torch.randint(len(clips), (settings.batch_clips,), generator=generator)
-        batch_clips, batch_masks = random_crops(
-            clips[chosen], clip_masks[chosen], settings.crop, generator
-        )
-        batch = batch_clips.flatten(0, 1).float() / 255 * 2 - 1  # (B·T, 3, h, w)
-        weight = 1 + settings.foreground_weight * batch_masks.flatten(0, 1).float()
+        batch = clips[chosen].flatten(0, 1).float() / 255 * 2 - 1  # (B·T, 3, H, W)
+        weight = 1 + settings.foreground_weight * clip_masks[chosen].flatten(0, 1).float()
         posterior = vae.encode(batch).latent_dist
         latents = posterior.mean + posterior.std * torch.randn(
             posterior.mean.shape, generator=generator
@@ -365,9 +313,7 @@ __all__ = [
     "install_vae",
     "latent_scaling_factor",
     "load_shard_videos",
-    "random_crops",
     "reconstruct",
     "reconstruction_psnr",
-    "set_initial_logvar",
     "train_vae",
 ]
