@@ -257,7 +257,7 @@ def denoiser_losses(
     config.schedule.global_batch_size = 1
     layouts = config.data.views_frames or [[config.data.views, config.data.frames]]
     source = ShardSource(test_dir, image_size=config.data.image_size, layouts=layouts)
-    encoders = load_frozen_encoders(str(config.model.svd_dir))
+    encoders = load_frozen_encoders(str(config.model.svd_dir), config.model.vae_dir)
     module = TrainableDenoiser(pipeline.denoising_net, pipeline.reference_net, "hvg")
     common = {"seed": seed, "num_batches": batches}
     return {
