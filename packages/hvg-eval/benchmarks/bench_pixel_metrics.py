@@ -42,9 +42,13 @@ and printed; the asserts check floors below every ratio measured on the shared m
 Runs of this file, second round (other jobs on the 2 cores; ratios move with the load), wall /
 CPU: DisCo SSIM+PSNR+L1 6.3x / 6.1x at load 2.2, 7.9x / 6.1x at 4.4, 4.3x / 5.0x at 5.0,
 6.5x / 5.9x at 5.9, 7.4x / 5.7x at 6.3, 4.6x / 5.0x at 6.5, 5.0x / 5.3x at 6.9 (uniform kernel
-unchanged in this round); on a quiet machine (2026-12-05, load 0.6) the same file measured only
-3.3x / 3.4x, and the Gaussian 1.8x / 1.8x: scikit-image slows down under load more than the
-one-thread torch kernels, so the goal ≥ 5x is NOT met where it matters (a quiet machine);
+unchanged in this round). Quiet machine, session 4 (2026-12-05 13:01-13:04, load 0.5-1.0,
+nothing else running), three runs of this file: 6.5x / 6.5x, 5.8x / 5.9x, 6.0x / 6.1x (ours
+0.54-0.60 s, skimage 3.31-3.52 s for the 100 pairs), Gaussian 4.1x, 4.5x, 4.3x: the goal ≥ 5x
+is met quiet. One earlier quiet-looking run (session 3, load 0.6) measured 3.3x / 1.8x with the
+same kernels; it was not reproduced. Splitting the frames across two Python threads (one torch
+thread each) was measured and not kept: 0.70-0.90 s against 0.56-0.57 s serial, twice the CPU
+time (the kernels are dispatch-bound, so the threads contend for the GIL).
 Gaussian SSIM (was 0.1-0.2x) 4.4x / 4.0x at load 5.9, 2.8x / 3.6x at 5.8, 2.7x / 3.9x at 6.6.
 First round: wall 4.4x / CPU 4.6x at load 7.7, 3.9x / 5.2x at load 6.7; before it 3.73x at
 load 1.7.
@@ -67,11 +71,10 @@ from hvg_eval.metrics.ssim import ssim
 
 cv2 = pytest.importorskip("cv2")
 
-# Floors of the wall-time ratios. On a quiet machine (load 0.6) the ratios are the lowest:
-# 3.3x and 1.8x (2026-12-05); under load scikit-image slows down more than the torch kernels
-# (4.3-7.9x and 2.7-4.4x at load 2-7, see the docstring). Issue 14's goal is 5x.
-RATIO_FLOOR = 2.8
-GAUSSIAN_RATIO_FLOOR = 1.5
+# Floors of the wall-time ratios, below the ratios measured quiet (5.8-6.5x and 4.1-4.5x) and
+# under load (4.3-7.9x and 2.7-4.4x at load 2-7), see the docstring. Issue 14's goal is 5x.
+RATIO_FLOOR = 4.0
+GAUSSIAN_RATIO_FLOOR = 2.5
 
 
 def _frames(count, size):
