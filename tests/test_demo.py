@@ -49,13 +49,16 @@ def test_the_model_learns(smallest_demo):
     result, out = smallest_demo
     assert result.returncode == 0, result.stderr[-3000:]
     learning = json.loads((out / "metrics.json").read_text())["learning"]
-    # At the smallest size the VAE reconstructs a person it never saw only coarsely (a random
-    # VAE scores about 16 dB, a flat background image about 21.7 dB).
-    assert learning["vae_heldout_psnr"] >= 18.0
-    assert learning["vae_heldout_psnr"] > learning["vae_untrained_psnr"] + 1.0
+    # At the smallest size the VAE reconstructs a person it never saw only coarsely, but well
+    # above drawing the background alone (measured: 18.4 dB against a flat image's 14.7 dB and
+    # the untrained VAE's 6.8 dB; held-out silhouette IoU 0.58 against 0.11 after 80 steps).
+    assert learning["vae_heldout_psnr"] >= 17.0
+    assert learning["vae_heldout_psnr"] > learning["flat_background_psnr"] + 2.0
+    assert learning["vae_heldout_psnr"] > learning["vae_untrained_psnr"] + 5.0
+    assert learning["vae_heldout_iou"] > 0.3
     assert learning["vae_last_loss"] < learning["vae_first_loss"]
     # The VAE's own held-out silhouettes bound every generated video's IoU.
-    assert 0.0 < learning["vae_heldout_iou"] <= 1.0
+    assert learning["vae_heldout_iou"] <= 1.0
     assert learning["model_loss"] < learning["predict_zero_loss"]
 
 

@@ -120,8 +120,11 @@ def test_resolve_settings_presets_overrides_and_clamps():
     assert clamped.view_overlap == 0 and clamped.frame_overlap == 1
     with pytest.raises(InputError, match="one of"):
         resolve_settings(True, True, {})
+    with pytest.raises(InputError, match="multiple of 8"):
+        resolve_settings(False, False, {"size": 36})
+    assert resolve_settings(False, False, {"size": 40}).size == 40  # 40 = 5 · 2 · factor 4
     with pytest.raises(InputError, match="multiple of 16"):
-        resolve_settings(False, False, {"size": 40})
+        resolve_settings(False, False, {"size": 40, "vae_downsample": 8})
 
 
 def test_missing_weights_table_rows_name_file_and_folder():
@@ -234,3 +237,33 @@ def test_trainer_builds_the_guider_for_a_factor_4_vae(tmp_path):
     assert net.pose_modulator.downscale == 4
     residual = net.pose_modulator(torch.rand(2, net.pose_modulator.in_channels, 32, 32))
     assert residual.shape[-2:] == (8, 8)
+
+
+@pytest.mark.parametrize("downsample", [4, 8])
+def test_demo_vae_config_latent_factor(downsample):
+    from hvg_model.configs import demo_vae_config
+
+    vae = build_vae(demo_vae_config(6, downsample), seed=0)
+    with torch.no_grad():
+        latents = vae.encode(torch.zeros(2, 3, 32, 32)).latent_dist.mode()
+    assert latents.shape == (2, 6, 32 // downsample, 32 // downsample)
+
+
+def test_demo_vae_config_rejects_a_factor_that_is_not_a_power_of_two():
+    from hvg_model.configs import demo_vae_config
+
+    for bad in (1, 6):
+        with pytest.raises(InputError, match="power of two"):
+            demo_vae_config(16, bad)
+
+
+def test_demo_background_is_far_from_every_synthetic_colour():
+    from hvg_data.synthetic_person import GARMENT_COLORS, HAIR_COLORS, SKIN_TONES
+
+    from hvg_model.demo_train import DEMO_BACKGROUND
+
+    background = torch.tensor(DEMO_BACKGROUND, dtype=torch.float32) / 255
+    colours = torch.tensor([*GARMENT_COLORS, *HAIR_COLORS, *SKIN_TONES], dtype=torch.float32) / 255
+    distance = (colours - background).abs().amax(dim=1)
+    # Every palette colour lies at least twice the foreground threshold from the background.
+    assert float(distance.min()) > 2 * FOREGROUND_THRESHOLD

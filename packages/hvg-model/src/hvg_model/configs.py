@@ -9,7 +9,10 @@ guiders, crops and latent sizes behave as at full size: a 64×64 image gives an 
 
 from __future__ import annotations
 
+import math
 from typing import Any
+
+from hvg_core.errors import InputError
 
 SVD_XT_UNET_CONFIG: dict[str, Any] = {
     "sample_size": 96,
@@ -100,13 +103,26 @@ def tiny_vae_config() -> dict[str, Any]:
     }
 
 
-def demo_vae_config(latent_channels: int = 16) -> dict[str, Any]:
+def demo_vae_config(latent_channels: int = 16, downsample: int = 8) -> dict[str, Any]:
     """The tiny VAE with more latent channels (``hvg demo`` trains it from nothing).
 
     Four channels per 8×8 patch (SVD's 48:1 compression) is more than a tiny VAE trained for
     minutes can learn; 16 channels (12:1) reconstruct recognisable people at 64².
+
+    Args:
+        latent_channels: Channels of the latent (SVD: 4).
+        downsample: Spatial factor of the latent, a power of two ≥ 2 (SVD: 8); one encoder
+            block of 32 channels per factor of two, plus the full-resolution block.
     """
-    return {**tiny_vae_config(), "latent_channels": latent_channels}
+    blocks = int(math.log2(downsample)) + 1
+    if downsample < 2 or 2 ** (blocks - 1) != downsample:
+        raise InputError(f"downsample {downsample} is not a power of two ≥ 2", field="downsample")
+    return {
+        **tiny_vae_config(),
+        "latent_channels": latent_channels,
+        "down_block_types": ("DownEncoderBlock2D",) * blocks,
+        "block_out_channels": (32,) * blocks,
+    }
 
 
 def tiny_clip_vision_config() -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 No weights can be downloaded, so the demo trains everything it needs from synthetic people:
 
-1. **data**: walking ``synthetic`` people rendered into shards with ``hvg-data`` (grey
+1. **data**: walking ``synthetic`` people rendered into shards with ``hvg-data`` (green
    background, every view and frame) and one held-out walking subject.
 2. **vae**: the tiny ``AutoencoderKLTemporalDecoder`` learns to reconstruct the training clips
    and is saved as ``OUT/vae`` and inside the tiny SVD directory ``OUT/svd`` (reusable:
@@ -239,9 +239,12 @@ def resolve_settings(smallest: bool, quality: bool, options: dict[str, Any]) -> 
     base = SMALLEST if smallest else QUALITY if quality else DemoSettings()
     given = {key: value for key, value in options.items() if value is not None}
     settings = dataclasses.replace(base, **given)
-    if settings.size % 16:
+    multiple = 2 * settings.vae_downsample
+    if settings.size % multiple:
         raise InputError(
-            "must be a multiple of 16 (VAE factor 8 × one UNet downsampling)", field="--size"
+            f"must be a multiple of {multiple} (VAE factor {settings.vae_downsample} × one UNet "
+            "downsampling)",
+            field="--size",
         )
     if settings.view_window >= settings.views:
         settings = dataclasses.replace(settings, view_window=max(1, settings.views - 1))
@@ -262,7 +265,7 @@ def resolve_settings(smallest: bool, quality: bool, options: dict[str, Any]) -> 
     help="Output folder (report.html, report.md, metrics.json, videos/, eval/).",
 )  # fmt: skip
 @click.option("--subjects", type=click.IntRange(1), default=None, help=f"Synthetic training subjects [default: {DemoSettings.subjects}].")  # fmt: skip
-@click.option("--size", type=click.IntRange(16), default=None, help=f"Image side in pixels, a multiple of 16 [default: {DemoSettings.size}].")  # fmt: skip
+@click.option("--size", type=click.IntRange(16), default=None, help=f"Image side in pixels, a multiple of {2 * DemoSettings.vae_downsample} (twice the VAE factor) [default: {DemoSettings.size}].")  # fmt: skip
 @click.option("--vae-steps", type=click.IntRange(1), default=None, help=f"Training steps of the VAE [default: {DemoSettings.vae_steps}].")  # fmt: skip
 @click.option("--stage1-steps", type=click.IntRange(1), default=None, help=f"Training steps of stage 1 [default: {DemoSettings.stage1_steps}].")  # fmt: skip
 @click.option("--stage2-steps", type=click.IntRange(1), default=None, help=f"Training steps of stage 2 [default: {DemoSettings.stage2_steps}].")  # fmt: skip
@@ -277,7 +280,7 @@ def resolve_settings(smallest: bool, quality: bool, options: dict[str, Any]) -> 
 def demo(out: str, smallest: bool, quality: bool, **options: Any) -> None:
     """Train a tiny HVG model from nothing on synthetic people, generate, evaluate, report.
 
-    About 7 minutes on 2 CPU cores with the defaults (at most 10); --smallest takes under a minute.
+    About 8 minutes on 2 CPU cores with the defaults (at most 10); --smallest takes under a minute.
     """
     import torch
     from transformers.utils import logging as transformers_logging

@@ -219,9 +219,9 @@ def honest_paragraph(data: ReportData) -> str:
         f"{ablation_iou:.2f} when the bone maps are zeroed. The trained denoiser's loss on "
         f"held-out draws is {learning.get('model_loss', nan):.3f} against "
         f"{learning.get('predict_zero_loss', nan):.3f} for predicting zero.{ceiling} What it "
-        f"cannot do: the VAE keeps only coarse shapes at {data.settings['size'] // 8}² latents "
+        f"cannot do: the VAE keeps only coarse shapes at {_latent_side(data.settings)}² latents "
         "(held-out reconstruction PSNR "
-        f"{learning.get('vae_heldout_psnr', nan):.1f} dB, where a flat grey image scores "
+        f"{learning.get('vae_heldout_psnr', nan):.1f} dB, where a flat background image scores "
         f"{_number(learning.get('flat_background_psnr'))} dB), so faces, hands, stripes and thin "
         f"limbs blur{'' if follows else ' and the person barely moves'}; the colours follow the "
         "reference only "
@@ -229,6 +229,10 @@ def honest_paragraph(data: ReportData) -> str:
         "outfits. The paper's quality needs SVD-xt weights, 576² images and GPUs "
         "(docs/reproducing.md)."
     )
+
+
+def _latent_side(settings: dict[str, Any]) -> int:
+    return int(settings["size"]) // int(settings.get("vae_downsample", 8))
 
 
 def _number(value: Any) -> str:
@@ -263,7 +267,7 @@ def _write_text(path: Path, text: str) -> None:
 HOW_TO_READ = (
     "Each row compares one video of the held-out subject with its ground truth over every view "
     "and frame; ↑ means higher is better, ↓ lower. Silhouette IoU is the overlap of the person's "
-    "pixels (those far from the grey background); L1 is in DisCo's unit: the mean absolute "
+    "pixels (those far from the green background); L1 is in DisCo's unit: the mean absolute "
     "difference of 0–255 values divided by the image area H·W (so it shrinks with resolution)."
 )
 

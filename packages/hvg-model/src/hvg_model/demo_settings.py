@@ -17,9 +17,12 @@ class DemoSettings:
         subjects: Synthetic training subjects (each a short walk).
         train_views: Views rendered per training subject.
         train_frames: Frames rendered per training subject.
-        size: Image side in pixels (a multiple of 16).
+        size: Image side in pixels (a multiple of ``2 · vae_downsample``).
         crop_extent: Side of the pelvis-centred crop in metres (smaller = bigger person).
         latent_channels: Latent channels of the demo's VAE (SVD: 4).
+        vae_downsample: Spatial factor of the demo VAE's latents (SVD: 8). 4 (16² latents at
+            64²) gave the held-out reconstruction silhouette IoU 0.70 against 0.62 with 8 (250
+            steps each, one run each), and the generated video 0.67 against 0.61.
         vae_steps: Optimiser steps of the VAE.
         vae_batch_clips: Clips of 4 frames per VAE step.
         stage1_steps: Optimiser steps of stage 1 (multi-view).
@@ -49,9 +52,10 @@ class DemoSettings:
     size: int = 64
     crop_extent: float = 1.9
     latent_channels: int = 16
-    vae_steps: int = 250
+    vae_downsample: int = 4
+    vae_steps: int = 400
     vae_batch_clips: int = 2
-    stage1_steps: int = 800
+    stage1_steps: int = 600
     stage1_batch: int = 2
     stage2_steps: int = 150
     lr: float = 1e-3
@@ -80,7 +84,7 @@ SMALLEST = DemoSettings(
     train_views=2,
     train_frames=4,
     size=32,
-    vae_steps=80,
+    vae_steps=200,
     vae_batch_clips=2,
     stage1_steps=30,
     stage2_steps=8,
