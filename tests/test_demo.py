@@ -3,7 +3,7 @@
 The README's command is run through the console script with a RELATIVE ``--out`` from a fresh
 working directory (the Ray render workers used to resolve it against their own directory).
 The learning signal is asserted in a weak but non-trivial form: the VAE's training loss falls
-and it reconstructs a subject it never saw at ≥ 18 dB, and the trained denoiser's loss on a
+and it reconstructs a subject it never saw at ≥ 17 dB (2 dB above a flat background image), and the trained denoiser's loss on a
 fixed set of held-out draws is below the loss of predicting zero.
 """
 
@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -22,19 +23,24 @@ pytestmark = pytest.mark.integration
 ROLES = ("hvg", "human4dit", "pose_ablation", "reference_copy")
 
 
-@pytest.fixture(scope="module")
-def smallest_demo(tmp_path_factory):
-    """Run ``hvg demo --smallest --out out/demo`` in an empty directory; return (result, out)."""
+def run_demo(cwd, *options: str) -> subprocess.CompletedProcess[str]:
+    """``hvg demo [options] --out out/demo`` through the console script, from ``cwd``."""
     script = shutil.which("hvg", path=os.path.dirname(sys.executable))
-    cwd = tmp_path_factory.mktemp("fresh")
-    result = subprocess.run(
-        [script, "demo", "--smallest", "--out", "out/demo"],
+    assert script is not None, "the hvg console script is not installed"
+    return subprocess.run(
+        [script, "demo", *options, "--out", "out/demo"],
         capture_output=True,
         text=True,
         timeout=900,
         cwd=cwd,
     )
-    return result, cwd / "out" / "demo"
+
+
+@pytest.fixture(scope="module")
+def smallest_demo(tmp_path_factory):
+    """Run ``hvg demo --smallest --out out/demo`` in an empty directory; return (result, out)."""
+    cwd = tmp_path_factory.mktemp("fresh")
+    return run_demo(cwd, "--smallest"), cwd / "out" / "demo"
 
 
 def test_runs_every_stage_with_a_relative_out(smallest_demo):
@@ -160,17 +166,8 @@ def test_the_default_demo_follows_the_poses(tmp_path):
     About 8 minutes on 2 cores (measured 7 min 45 s: hvg IoU 0.70, reference copy 0.53, pose
     ablation 0.51), so it is excluded from the default run (``-m slow`` selects it).
     """
-    import time
-
-    script = shutil.which("hvg", path=os.path.dirname(sys.executable))
     started = time.perf_counter()
-    result = subprocess.run(
-        [script, "demo", "--out", "out/demo"],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        cwd=tmp_path,
-    )
+    result = run_demo(tmp_path)
     seconds = time.perf_counter() - started
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((tmp_path / "out" / "demo" / "metrics.json").read_text())["metrics"]
