@@ -20,6 +20,12 @@ from hvg_bonemap.rotations import axis_angle_to_matrix
 SIZE = 576
 
 
+@pytest.fixture(params=["compiled", "torch"])
+def kernel(request) -> str:
+    """Both per-pixel kernels of the analytic renderer (compiled: CPU default; torch: CUDA's)."""
+    return request.param
+
+
 def front_camera(size: int = SIZE, focal: float = 500.0) -> Cameras:
     return Cameras(intrinsics(size, size, focal=focal), torch.eye(3), torch.zeros(3), size, size)
 
@@ -59,10 +65,10 @@ def angle_deg(a, b):
         ((0.0, 0.05, 0.6), (0.0085, 0.012, 0.0085), (0.5, 0.1, 0.2)),  # finger-sized
     ],
 )
-def test_closed_form_float32_at_576(center, radii, axis_angle):
+def test_closed_form_float32_at_576(center, radii, axis_angle, kernel):
     axes = axis_angle_to_matrix(torch.tensor(axis_angle, dtype=torch.float64))
     ell = Ellipsoids(torch.tensor([center]), axes[None].float(), torch.tensor([radii]))
-    out = render(ell, front_camera())
+    out = AnalyticRenderer(kernel=kernel)(ell, front_camera())
     hit, t, n, margin = closed_form(np.array(center), axes.numpy(), np.array(radii))
     mask = out.mask.numpy()
     # Silhouettes equal the analytic test at pixel centres except at boundary (grazing) pixels.
@@ -78,7 +84,7 @@ def test_closed_form_float32_at_576(center, radii, axis_angle):
     assert np.all(out.depth.numpy()[~mask] == 0) and np.all(normal[~mask] == 0)
 
 
-def test_fast_equals_float64_reference_on_a_body():
+def test_fast_equals_float64_reference_on_a_body(kernel):
     gen = torch.Generator().manual_seed(7)
     joints = joints_from_smplx_params(
         body_pose=0.4 * torch.randn(2, 63, generator=gen),
@@ -89,7 +95,7 @@ def test_fast_equals_float64_reference_on_a_body():
         3, elevation_deg=15.0, distance=2.8, width=96, height=80, target=(0.0, -0.3, 0.0)
     )
     ell_b = Ellipsoids(ell.centers[None], ell.rotations[None], ell.radii[None])  # (1, T)
-    fast = render(ell_b, cams[:, None])  # (V, 1) x (1, T) -> (V, T)
+    fast = AnalyticRenderer(kernel=kernel)(ell_b, cams[:, None])  # (V, 1) x (1, T) -> (V, T)
     ref = render(ell_b, cams[:, None], backend="reference")
     assert fast.depth.shape == (3, 2, 80, 96) and fast.normal.shape == (3, 2, 3, 80, 96)
     both = fast.mask & ref.mask
@@ -100,23 +106,23 @@ def test_fast_equals_float64_reference_on_a_body():
     assert (fast.index != ref.index)[both].float().mean() < 1e-3
 
 
-def test_chunking_gives_identical_results():
+def test_chunking_gives_identical_results(kernel):
     joints = joints_from_smplx_params(body_pose=0.2 * torch.ones(2, 63))
     ell = ellipsoids_from_joints(joints)
     cams = orbit_cameras(3, distance=3.0, width=64, height=64, target=(0, -0.3, 0))
     ell_b = Ellipsoids(ell.centers[:, None], ell.rotations[:, None], ell.radii[:, None])
-    default = render(ell_b, cams)
-    chunked = AnalyticRenderer(max_pairs=257, max_buffer_pixels=64 * 64)(ell_b, cams)
+    default = AnalyticRenderer(kernel=kernel)(ell_b, cams)
+    chunked = AnalyticRenderer(kernel=kernel, max_pairs=257, max_buffer_pixels=64 * 64)(ell_b, cams)
     for name in ("depth", "normal", "mask", "index"):
         assert torch.equal(getattr(default, name), getattr(chunked, name)), name
 
 
-def test_camera_inside_behind_and_cut_by_camera_plane():
+def test_camera_inside_behind_and_cut_by_camera_plane(kernel):
     centers = torch.tensor([[0.0, 0.0, 0.1], [0.0, 0.0, -3.0], [0.6, 0.0, 0.0], [0.0, 0.0, 1.0]])
     radii = torch.tensor([[0.5, 0.5, 0.5], [0.4, 0.4, 0.4], [0.3, 0.3, 2.0], [0.2, 0.2, 0.2]])
     ell = Ellipsoids(centers, torch.eye(3).expand(4, 3, 3), radii)
     cam = Cameras(intrinsics(64, 64, fov_deg=120.0), torch.eye(3), torch.zeros(3), 64, 64)
-    fast, ref = render(ell, cam), render(ell, cam, backend="reference")
+    fast, ref = AnalyticRenderer(kernel=kernel)(ell, cam), render(ell, cam, backend="reference")
     assert not (fast.index == 0).any() and not (fast.index == 1).any()  # inside / behind: not drawn
     assert (fast.index == 2).sum() > 50 and (fast.index == 3).sum() > 10
     assert (fast.mask != ref.mask).sum() <= 3
@@ -125,14 +131,17 @@ def test_camera_inside_behind_and_cut_by_camera_plane():
     assert torch.isfinite(fast.depth).all() and torch.isfinite(fast.normal).all()
 
 
-def test_zero_radius_and_empty_scenes():
+def test_zero_radius_and_empty_scenes(kernel):
+    renderer = AnalyticRenderer(kernel=kernel)
     ell = Ellipsoids(
         torch.tensor([[0.0, 0.0, 2.0]]), torch.eye(3)[None], torch.tensor([[0.3, 0.0, 0.3]])
     )
-    out = render(ell, front_camera(32, 30.0))
+    out = renderer(ell, front_camera(32, 30.0))
     assert not out.mask.any() and (out.index == -1).all()
+    assert (out.depth == 0).all() and (out.normal == 0).all()
     empty = Ellipsoids(torch.zeros(0, 3), torch.zeros(0, 3, 3), torch.zeros(0, 3))
-    assert not render(empty, front_camera(16, 10.0)).mask.any()
+    out = renderer(empty, front_camera(16, 10.0))
+    assert not out.mask.any() and (out.index == -1).all() and (out.depth == 0).all()
 
 
 def test_render_rejects_wrong_inputs():
@@ -147,7 +156,7 @@ def test_render_rejects_wrong_inputs():
         render(ell, cam, backend="nope")
 
 
-def test_exact_depth_ties_go_to_the_lower_ellipsoid():
+def test_exact_depth_ties_go_to_the_lower_ellipsoid(kernel):
     # Duplicated ellipsoids give bit-identical z at every pixel they share: the renderer must
     # keep the lower index there and otherwise draw exactly the scene without duplicates.
     joints = joints_from_smplx_params(body_pose=0.2 * torch.ones(1, 63))[0]
@@ -156,7 +165,8 @@ def test_exact_depth_ties_go_to_the_lower_ellipsoid():
     order = torch.tensor([5, 0, 1, 2, 3, 4, 5, 6, 7, 2])  # ellipsoids 0..7, 5 and 2 twice
     dup = Ellipsoids(ell.centers[order], ell.rotations[order], ell.radii[order])
     single = Ellipsoids(ell.centers[:8], ell.rotations[:8], ell.radii[:8])
-    a, b = render(dup, cams), render(single, cams)
+    renderer = AnalyticRenderer(kernel=kernel)
+    a, b = renderer(dup, cams), renderer(single, cams)
     assert torch.equal(a.depth, b.depth) and torch.equal(a.normal, b.normal)
     assert torch.equal(a.mask, b.mask)
     # Lower index: 5 is drawn as index 0 (not 6), 2 as index 3 (not 8).

@@ -43,7 +43,8 @@ def render(
             default), ``"reference"`` (float64 brute force), ``"embree"`` (icosphere meshes ray
             cast with Embree; needs ``embreex``) or a plug-in's; or any callable
             ``(ellipsoids, cameras) -> BoneMap``.
-        **options: Backend options (``max_pairs``, ``max_buffer_pixels`` for ``"analytic"``,
+        **options: Backend options (``kernel``, ``max_pairs``, ``max_buffer_pixels``,
+            ``cpu_threads`` for ``"analytic"``,
             ``pixel_chunk`` for ``"reference"``, ``subdivisions`` for ``"embree"``).
 
     Returns:
