@@ -1,4 +1,20 @@
-"""SSIM + PSNR + L1 over 100 frame pairs at 576²: batched eager torch vs scikit-image frame by frame.
+"""SSIM + PSNR + L1 over 100 frame pairs at 576²: hvg-eval vs scikit-image frame by frame.
+
+Third round (issue 14, 2026-12-06). Two findings. (1) The anchor's speed depended on the
+process's allocator state: skimage's SSIM took 32.9 ms per frame in a fresh process (every
+float64 temporary page-faults: glibc serves it from a fresh mapping or a trimmed heap) and 14.2
+ms once glibc keeps freed memory, which also happens by chance after some other large free in
+the process; earlier rounds' ratios (and their "unexplained" 3.3x run) mixed both states. This
+file now fixes the state for both sides (``settled_allocator``): against skimage at its best
+the torch kernels measured 3.9-4.0x, below the goal. (2) The default CPU path is now compiled
+loops (numba, ``hvg_eval.ops.cpu_kernels``: OpenCV grey, running 7×7 window sums, the same
+integer terms and float64 ratio per pixel, frame read once): 0.098-0.100 s for the 100 pairs
+against 1.58-1.60 s for skimage, 16.0-16.1x wall and 16.6x CPU, and 4.0x the torch kernels
+(forced on the CPU in the same run; they stay the CUDA path). ``--compile`` now compiles
+whole-frame expressions (``hvg_eval.metrics.whole_frame``; the strip kernels broke dynamo's graph
+and ran 0.4x skimage compiled): 6.0x. Gaussian SSIM (torch kernels) 2.6x against settled
+skimage. Load 0.6-0.8. The earlier rounds' notes follow; their ratios are against skimage in
+whichever allocator state the process was in.
 
 The alternative is DisCo's evaluation loop (``tool/metrics/ssim_l1_lpips_psnr.py``): per frame,
 OpenCV grey + ``skimage.metrics.structural_similarity``, and numpy PSNR and L1. Values must be
@@ -55,6 +71,7 @@ load 1.7.
 With ``--benchmark-disable`` (the default run) sizes shrink so the smoke test takes a second.
 """
 
+import ctypes
 import math
 import os
 import statistics
@@ -68,13 +85,13 @@ from skimage.metrics import structural_similarity
 from hvg_eval.metrics.l1 import l1
 from hvg_eval.metrics.psnr import psnr
 from hvg_eval.metrics.ssim import ssim
+from hvg_eval.ops.kernel_choice import torch_kernels
 
 cv2 = pytest.importorskip("cv2")
 
-# Floors of the wall-time ratios, below every ratio measured (see the docstring): quiet
-# 5.8-6.5x and 4.1-4.5x, under load 4.3-7.9x and 2.7-4.4x, and one unexplained quiet run of
-# 3.3x and 1.8x. Regression guards, not the goal: issue 14's goal is 5x.
-RATIO_FLOOR = 2.8
+# Floors of the wall-time ratios against settled skimage: the default CPU path measured 16x
+# (issue 14's goal, 5x, is the floor); the Gaussian torch kernels 2.6x (a regression guard).
+RATIO_FLOOR = 5.0
 GAUSSIAN_RATIO_FLOOR = 1.5
 
 
@@ -85,6 +102,25 @@ def _frames(count, size):
         np.uint8
     )
     return real, fake
+
+
+@pytest.fixture(scope="module", autouse=True)
+def settled_allocator():
+    """Both sides measured with glibc keeping freed memory: no page faults on reused buffers.
+
+    scikit-image allocates fresh float64 frames for every call. With glibc's default, dynamic
+    thresholds those come from fresh mappings (or a trimmed heap) and each page faults on first
+    touch: skimage's SSIM measured 32.9 ms per 576² frame in a fresh process and 14.2 ms once
+    ``mallopt`` keeps freed memory (the same happens by chance after some other large free in
+    the process, which is why earlier runs of this file disagreed by 2x). The anchor is taken
+    at its best. The setting is process-wide and stays for the rest of the pytest session.
+    """
+    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
+    if mallopt is None:
+        return "default (no glibc mallopt)"
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    assert mallopt(m_trim_threshold, 1 << 30) == 1 and mallopt(m_mmap_threshold, 1 << 25) == 1
+    return "glibc: trim 1 GiB, mmap 32 MiB"
 
 
 @pytest.fixture
@@ -108,9 +144,13 @@ def _torch_batched(real, fake, chunk=2):
 
 
 def _compiled_kernels():
+    """The metrics' compile kernels (whole-frame expressions) with DisCo's conventions."""
+    from hvg_eval.metrics.l1 import L1
+    from hvg_eval.metrics.psnr import PSNR
+    from hvg_eval.metrics.ssim import SSIM
     from hvg_eval.ops.compiled import compiled
 
-    return compiled(ssim), compiled(psnr), compiled(l1)
+    return tuple(compiled(metric().per_frame_kernel()) for metric in (SSIM, PSNR, L1))
 
 
 def _torch_compiled(real, fake, kernels, chunk=2):
@@ -159,6 +199,8 @@ def _measure(benchmark, ours_function, reference_function, args, *, quick):
     both run on one thread, so the CPU ratio compares like for like).
     """
     rounds = 1 if quick else 5
+    if not quick:
+        ours_function(*args)  # warm-up: numba loads (or compiles) the CPU loops once
     cpu_start = time.process_time()
     ours = benchmark.pedantic(ours_function, args=args, rounds=rounds, iterations=1)
     ours_cpu = (time.process_time() - cpu_start) / rounds
@@ -180,7 +222,7 @@ def _measure(benchmark, ours_function, reference_function, args, *, quick):
             loadavg=os.getloadavg()[0],
         )
         print(
-            f"\ntorch eager (kernels on 1 thread) median {benchmark.stats.stats.median:.3f}s, "
+            f"\nhvg-eval eager (1 thread) median {benchmark.stats.stats.median:.3f}s, "
             f"skimage median {reference_median:.3f}s, ratio {ratio:.1f}x (CPU time "
             f"{cpu_ratio:.1f}x), loadavg {os.getloadavg()[0]:.2f}"
         )
@@ -191,21 +233,42 @@ def _chw_tensors(real, fake):
     return tuple(torch.from_numpy(x).permute(0, 3, 1, 2).contiguous() for x in (real, fake))
 
 
-def test_ssim_psnr_l1_batched_torch_vs_skimage(benchmark, request, torch_threads):
+def test_ssim_psnr_l1_batched_torch_vs_skimage(benchmark, request, torch_threads, capsys):
+    """DisCo SSIM + PSNR + L1: the default CPU path (compiled loops) against skimage, and the
+    torch kernels (the CUDA path, forced on the CPU) in the same run."""
     quick = _benchmark_disabled(benchmark, request)
     count, size = (4, 64) if quick else (100, 576)
     real, fake = _frames(count, size)
     benchmark.extra_info["threads"] = torch_threads
+    tensors = _chw_tensors(real, fake)
     ours, reference, ratio = _measure(
         benchmark,
         _torch_batched,
         lambda: _skimage_frame_by_frame(real, fake),
-        _chw_tensors(real, fake),
+        tensors,
         quick=quick,
     )
     np.testing.assert_allclose(ours, reference, rtol=0, atol=1e-12)
+    timings = []
+    with torch_kernels():
+        for _ in range(1 if quick else 3):
+            start = time.perf_counter()
+            torch_values = _torch_batched(*tensors)
+            timings.append(time.perf_counter() - start)
+    np.testing.assert_allclose(torch_values, reference, rtol=0, atol=1e-12)
     if not quick:
-        assert ratio > RATIO_FLOOR, f"batched torch is only {ratio:.2f}x faster than skimage"
+        torch_median = statistics.median(timings)
+        benchmark.extra_info.update(
+            torch_kernels_median_s=torch_median,
+            compiled_over_torch=torch_median / benchmark.stats.stats.median,
+        )
+        with capsys.disabled():
+            print(
+                f"\ntorch kernels on the CPU {torch_median:.3f}s: compiled loops "
+                f"{torch_median / benchmark.stats.stats.median:.1f}x faster, torch kernels "
+                f"{benchmark.extra_info['skimage_median_s'] / torch_median:.1f}x skimage"
+            )
+        assert ratio > RATIO_FLOOR, f"only {ratio:.2f}x faster than skimage"
 
 
 def _torch_gaussian(real, fake, chunk=2):
@@ -250,6 +313,13 @@ def test_ssim_gaussian_batched_torch_vs_skimage(benchmark, request):
 
 
 def test_ssim_psnr_l1_compiled_torch_vs_skimage(benchmark, request, one_thread):
+    """``--compile`` (whole-frame kernels through inductor) against skimage and eager, one run.
+
+    Measured (issue 14, 2026-12-06): on one or two CPU cores the compiled kernels are slower
+    than the eager strip kernels, which were tuned for exactly this CPU; ``--compile`` is kept
+    for devices where eager torch launches many small kernels. The floor only guards against
+    the graph-break regression (compiled 0.4x skimage, when the eager kernels were compiled).
+    """
     disabled = benchmark.disabled or (
         request.config.getoption("benchmark_disable")
         and not request.config.getoption("benchmark_enable")
@@ -266,19 +336,31 @@ def test_ssim_psnr_l1_compiled_torch_vs_skimage(benchmark, request, one_thread):
     ours = benchmark.pedantic(
         _torch_compiled, args=(real_t, fake_t, kernels), rounds=5, iterations=1, warmup_rounds=1
     )
-    timings = []
+    timings: dict[str, list[float]] = {"skimage": [], "eager": []}
     for _ in range(3):
         start = time.perf_counter()
         reference = _skimage_frame_by_frame(real, fake)
-        timings.append(time.perf_counter() - start)
+        timings["skimage"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        eager = _torch_batched(real_t, fake_t)
+        timings["eager"].append(time.perf_counter() - start)
     np.testing.assert_allclose(ours, reference, rtol=0, atol=1e-12)
-    reference_median = statistics.median(timings)
-    ratio = reference_median / benchmark.stats.stats.median
+    np.testing.assert_allclose(eager, reference, rtol=0, atol=1e-12)
+    compiled_median = benchmark.stats.stats.median
+    reference_median = statistics.median(timings["skimage"])
+    eager_median = statistics.median(timings["eager"])
+    ratio = reference_median / compiled_median
     benchmark.extra_info.update(
-        skimage_median_s=reference_median, speedup=ratio, compile_s=compile_seconds
+        skimage_median_s=reference_median,
+        eager_median_s=eager_median,
+        speedup=ratio,
+        eager_over_compiled=compiled_median / eager_median,
+        compile_s=compile_seconds,
+        loadavg=os.getloadavg()[0],
     )
     print(
-        f"\ncompiled torch median {benchmark.stats.stats.median:.3f}s (first call "
-        f"{compile_seconds:.1f}s), skimage median {reference_median:.3f}s, ratio {ratio:.1f}x"
+        f"\ncompiled torch median {compiled_median:.3f}s (first call {compile_seconds:.1f}s), "
+        f"eager {eager_median:.3f}s, skimage {reference_median:.3f}s: compiled {ratio:.1f}x "
+        f"skimage, eager {reference_median / eager_median:.1f}x, loadavg {os.getloadavg()[0]:.2f}"
     )
-    assert ratio >= 5, f"compiled torch is only {ratio:.1f}x faster than skimage frame by frame"
+    assert ratio >= 1.5, f"compiled torch is only {ratio:.1f}x faster than skimage frame by frame"

@@ -12,6 +12,7 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from hvg_eval.metrics.l1 import L1, l1
 from hvg_eval.metrics.psnr import PSNR, psnr
 from hvg_eval.metrics.ssim import SSIM, ssim
+from hvg_eval.ops.kernel_choice import torch_kernels
 from hvg_eval.testing import check_metric_contract
 
 cv2 = pytest.importorskip("cv2")
@@ -32,8 +33,25 @@ def _chw(frames):
     return torch.from_numpy(frames).permute(0, 3, 1, 2).contiguous()
 
 
+@pytest.fixture(params=["compiled", "torch"])
+def kernels(request):
+    """Both CPU implementations: the compiled loops (default) and the torch kernels (CUDA's)."""
+    if request.param == "torch":
+        with torch_kernels():
+            yield request.param
+    else:
+        yield request.param
+
+
+@pytest.fixture
+def torch_only():
+    """Tests of the torch kernels' own machinery (strips, scratch buffers, threads)."""
+    with torch_kernels():
+        yield
+
+
 @pytest.mark.parametrize(("height", "width"), [(7, 7), (31, 45), (64, 64), (33, 8)])
-def test_ssim_equals_disco_recipe_with_skimage(height, width):
+def test_ssim_equals_disco_recipe_with_skimage(height, width, kernels):
     real, fake = _pair(height * width, height, width)
     ours = ssim(_chw(real), _chw(fake))
     for index in range(real.shape[0]):
@@ -130,14 +148,14 @@ def test_ssim_gaussian_strips_equal_one_pass(monkeypatch):
         assert abs(float(strips[index]) - _wang(*grey, "population")) <= 1e-12
 
 
-def test_ssim_of_identical_frames_is_one_and_small_frames_are_refused():
+def test_ssim_of_identical_frames_is_one_and_small_frames_are_refused(kernels):
     real, _ = _pair(0, 16, 16)
     assert torch.all(ssim(_chw(real), _chw(real)) == 1.0)
     with pytest.raises(InputError, match="at least 7×7"):
         ssim(_chw(real[:, :6, :6]), _chw(real[:, :6, :6]))
 
 
-def test_psnr_equals_skimage_and_disco_formula():
+def test_psnr_equals_skimage_and_disco_formula(kernels):
     real, fake = _pair(7, 37, 29)
     disco = psnr(_chw(real), _chw(fake))
     skimage_variant = psnr(_chw(real), _chw(fake), variant="skimage")
@@ -148,7 +166,7 @@ def test_psnr_equals_skimage_and_disco_formula():
         assert abs(float(disco[index]) - 20 * math.log10(255.0 / math.sqrt(mse))) <= 1e-12
 
 
-def test_psnr_closed_forms():
+def test_psnr_closed_forms(kernels):
     base = np.full((2, 16, 16, 3), 100, dtype=np.uint8)
     assert torch.all(psnr(_chw(base), _chw(base)) == 100.0)
     assert torch.all(torch.isinf(psnr(_chw(base), _chw(base), variant="skimage")))
@@ -166,7 +184,7 @@ def _legacy_numpy(real, fake):
     return 100.0 if mse == 0 else 20 * math.log10(255.0 / math.sqrt(mse))
 
 
-def test_legacy_uint8_psnr_equals_the_numpy_wraparound():
+def test_legacy_uint8_psnr_equals_the_numpy_wraparound(kernels):
     real, fake = _pair(9, 20, 24, spread=120)
     ours = psnr(_chw(real), _chw(fake), variant="legacy-uint8")
     for index in range(real.shape[0]):
@@ -181,7 +199,7 @@ def test_legacy_uint8_psnr_never_drops_below_24_065_db(seed, spread):
     assert value >= 10 * math.log10(255) - 1e-9
 
 
-def test_l1_closed_forms_and_disco_definition():
+def test_l1_closed_forms_and_disco_definition(kernels):
     height, width = 24, 40
     base = np.full((1, height, width, 3), 50, dtype=np.uint8)
     for offset in (1, 7):
@@ -252,7 +270,7 @@ def test_exact_frame_sums_are_exact_at_the_largest_values(width):
     assert sums.dtype == torch.float64 and sums.tolist() == expected
 
 
-def test_psnr_and_l1_exact_for_maximal_differences():
+def test_psnr_and_l1_exact_for_maximal_differences(kernels):
     black = np.zeros((2, 40, 577, 3), dtype=np.uint8)
     white = np.full_like(black, 255)
     white[1, 0, 0, 0] = 0
@@ -262,7 +280,7 @@ def test_psnr_and_l1_exact_for_maximal_differences():
     assert float(l1(_chw(black), _chw(white), variant="mae")[0]) == 1.0
 
 
-def test_ssim_strips_and_frame_chunks_equal_one_pass_and_skimage(monkeypatch):
+def test_ssim_strips_and_frame_chunks_equal_one_pass_and_skimage(monkeypatch, torch_only):
     import hvg_eval.metrics.ssim as ssim_module
 
     # Tall frames with smooth (flat-ish) content: rounding would show in low-variance areas.
@@ -306,14 +324,14 @@ def test_scratch_buffers_are_reused_per_name_and_shape():
     assert scratch("test.buffer", (5,), torch.int32, "cpu").dtype == torch.int32
 
 
-def test_psnr_and_l1_do_not_see_each_others_scratch():
+def test_psnr_and_l1_do_not_see_each_others_scratch(torch_only):
     real, fake = _pair(4, 32, 32, count=2)
     expected_l1 = l1(_chw(real), _chw(fake))
     psnr(_chw(fake), _chw(real[::-1].copy()))  # overwrites the shared difference buffer
     assert torch.equal(l1(_chw(real), _chw(fake)), expected_l1)
 
 
-def test_eager_kernels_run_on_one_thread_and_restore_the_setting(monkeypatch):
+def test_eager_kernels_run_on_one_thread_and_restore_the_setting(monkeypatch, torch_only):
     import hvg_eval.metrics.ssim as ssim_module
 
     seen = []
@@ -334,7 +352,7 @@ def test_eager_kernels_run_on_one_thread_and_restore_the_setting(monkeypatch):
         torch.set_num_threads(previous)
 
 
-def test_psnr_and_l1_row_strips_equal_one_pass(monkeypatch):
+def test_psnr_and_l1_row_strips_equal_one_pass(monkeypatch, torch_only):
     import hvg_eval.ops.exact_sum as exact_sum
 
     real, fake = _pair(9, 37, 40, count=3)
@@ -347,3 +365,25 @@ def test_psnr_and_l1_row_strips_equal_one_pass(monkeypatch):
     np.testing.assert_allclose(
         strips[1].numpy(), np.abs(diff).mean(axis=(1, 2, 3)) / (37 * 40), rtol=0, atol=1e-15
     )
+
+
+@pytest.mark.parametrize("covariance", ["sample", "population"])
+def test_compiled_cpu_kernels_equal_the_torch_kernels(covariance):
+    # Odd sizes, flat and noisy frames, an identical pair and the largest differences.
+    real, fake = _pair(31, 23, 50, count=5, spread=60)
+    fake[1] = real[1]
+    real[2], fake[2] = 0, 255
+    a, b = _chw(real), _chw(fake)
+    compiled = (
+        ssim(a, b, covariance=covariance),
+        psnr(a, b),
+        l1(a, b),
+        psnr(a, b, variant="skimage"),
+    )
+    with torch_kernels():
+        reference = ssim(a, b, covariance=covariance), psnr(a, b), l1(a, b)
+        reference += (psnr(a, b, variant="skimage"),)
+    torch.testing.assert_close(compiled[0], reference[0], rtol=0, atol=1e-13)
+    for ours, theirs in zip(compiled[1:], reference[1:], strict=True):
+        assert torch.equal(ours[torch.isfinite(ours)], theirs[torch.isfinite(theirs)])
+    assert compiled[0][1] == 1.0 and compiled[1][1] == 100.0

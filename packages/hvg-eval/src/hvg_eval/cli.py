@@ -50,8 +50,9 @@ def _evaluation_options(function: Callable[..., Any]) -> Callable[..., Any]:
                      help="Use weight files whose checksum does not match (recorded)."),
         click.option("--device", default="cpu", show_default=True, help="Torch device."),
         click.option("--compile", "compile_kernels", is_flag=True,
-                     help="torch.compile the per-frame SSIM/PSNR/L1 kernels (much faster on "
-                     "long runs; the first call compiles for up to a minute)."),
+                     help="torch.compile the per-frame SSIM/PSNR/L1 kernels (for GPUs; on "
+                     "the CPU the default compiled loops are faster; the first call compiles "
+                     "for up to a minute)."),
         click.option("--threads", type=click.IntRange(min=1),
                      help="Torch CPU threads (1 is fastest on a shared, busy machine)."),
         click.option("--json", "as_json", is_flag=True, help="Print one JSON object."),

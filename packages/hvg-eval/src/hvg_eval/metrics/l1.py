@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from hvg_eval.metrics.base import PairedFrameMetric, to_uint8
+from hvg_eval.metrics.whole_frame import l1_whole_frames
 from hvg_eval.ops.exact_sum import difference_sums
 from hvg_eval.ops.threads import kernel_threads
 
@@ -52,8 +53,12 @@ class L1(PairedFrameMetric):
         return l1(real, fake, variant=self.protocol.l1_variant)
 
     def per_frame_kernel(self) -> Any:
-        """``l1`` with this protocol's conventions bound, for ``torch.compile``."""
-        return functools.partial(l1, variant=self.protocol.l1_variant)
+        """The whole-frame kernel with this protocol's conventions bound, for ``torch.compile``.
+
+        :func:`~hvg_eval.metrics.whole_frame.l1_whole_frames`: the eager kernel breaks
+        dynamo's graph.
+        """
+        return functools.partial(l1_whole_frames, variant=self.protocol.l1_variant)
 
     def conventions(self) -> dict[str, Any]:
         """L1 conventions, for result JSON."""

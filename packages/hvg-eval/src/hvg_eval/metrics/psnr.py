@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from hvg_eval.metrics.base import PairedFrameMetric, to_uint8
+from hvg_eval.metrics.whole_frame import psnr_whole_frames
 from hvg_eval.ops.exact_sum import difference_sums
 from hvg_eval.ops.threads import kernel_threads
 
@@ -68,8 +69,12 @@ class PSNR(PairedFrameMetric):
         return psnr(real, fake, variant=self.protocol.psnr_variant)
 
     def per_frame_kernel(self) -> Any:
-        """``psnr`` with this protocol's conventions bound, for ``torch.compile``."""
-        return functools.partial(psnr, variant=self.protocol.psnr_variant)
+        """The whole-frame kernel with this protocol's conventions bound, for ``torch.compile``.
+
+        :func:`~hvg_eval.metrics.whole_frame.psnr_whole_frames`: the eager kernel breaks
+        dynamo's graph.
+        """
+        return functools.partial(psnr_whole_frames, variant=self.protocol.psnr_variant)
 
     def conventions(self) -> dict[str, Any]:
         """PSNR conventions, for result JSON."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import torch
 
+from hvg_eval.ops.kernel_choice import compiled_cpu_kernels
 from hvg_eval.ops.scratch import scratch
 
 _FLOAT32_EXACT = 1 << 24
@@ -59,7 +60,31 @@ def absolute_difference(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
 
 
 def difference_sums(real: torch.Tensor, fake: torch.Tensor, *, squared: bool) -> torch.Tensor:
-    """Exact per-frame sums of ``|real - fake|`` (or its square) of uint8 frames, in row strips.
+    """Exact per-frame sums of ``|real - fake|`` (or its square) of uint8 frames.
+
+    On the CPU one compiled loop (:func:`hvg_eval.ops.cpu_kernels.difference_sums`, ~4x faster
+    than the torch strips); elsewhere (or under :func:`hvg_eval.ops.kernel_choice.torch_kernels`)
+    :func:`difference_sums_in_strips`. Both are exact.
+
+    Args:
+        real: uint8 ``(N, C, H, W)``.
+        fake: Same shape.
+        squared: Sum squared differences instead of absolute ones.
+
+    Returns:
+        float64 ``(N,)`` exact sums.
+    """
+    if compiled_cpu_kernels(real.device):
+        from hvg_eval.ops import cpu_kernels  # numba: imported and compiled on first use
+
+        return cpu_kernels.difference_sums(real, fake, squared=squared)
+    return difference_sums_in_strips(real, fake, squared=squared)
+
+
+def difference_sums_in_strips(
+    real: torch.Tensor, fake: torch.Tensor, *, squared: bool
+) -> torch.Tensor:
+    """Exact per-frame sums of ``|real - fake|`` (or its square) in torch, in row strips.
 
     Strips of about a megabyte of float32 keep the difference, square and run sums in cache
     (over whole 576² frames each pass streams from memory).
@@ -84,4 +109,9 @@ def difference_sums(real: torch.Tensor, fake: torch.Tensor, *, squared: bool) ->
     return total
 
 
-__all__ = ["absolute_difference", "difference_sums", "exact_frame_sums"]
+__all__ = [
+    "absolute_difference",
+    "difference_sums",
+    "difference_sums_in_strips",
+    "exact_frame_sums",
+]
