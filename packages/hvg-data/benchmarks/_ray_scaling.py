@@ -94,12 +94,13 @@ def scaling_runs(
     Returns:
         The Ray runs and the plain-process runs, both without the first (the warm-up).
     """
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    # As the pipeline does: no packaging of the working directory for a local session (Ray
+    # reads the setting when it is imported, so before the import).
+    os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
     import ray
     import torch
 
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    # As the pipeline does: no packaging of the working directory for a local session.
-    os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
     ray.init(
         num_cpus=max(sequence),
         include_dashboard=False,

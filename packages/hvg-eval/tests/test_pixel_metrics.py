@@ -74,7 +74,7 @@ def test_exact_integer_path_equals_the_float_path():
         torch.testing.assert_close(exact, floating, rtol=0, atol=1e-12)
 
 
-def test_ssim_gaussian_variant_equals_skimage_wang_settings():
+def test_ssim_gaussian_variant_equals_skimage_wang_settings(kernels):
     real, fake = _pair(5, 40, 52)
     ours = ssim(_chw(real), _chw(fake), window="gaussian11", covariance="population")
     for index in range(real.shape[0]):
@@ -134,7 +134,7 @@ def test_ssim_gaussian_equals_skimage_on_edge_cases(case, covariance):
         assert abs(float(ours[0]) - expected) <= 1e-12
 
 
-def test_ssim_gaussian_strips_equal_one_pass(monkeypatch):
+def test_ssim_gaussian_strips_equal_one_pass(monkeypatch, torch_only):
     import hvg_eval.metrics.ssim as ssim_module
 
     real, fake = _pair(13, 57, 40, count=5, spread=3)
@@ -367,23 +367,20 @@ def test_psnr_and_l1_row_strips_equal_one_pass(monkeypatch, torch_only):
     )
 
 
+@pytest.mark.parametrize("window", ["uniform7", "gaussian11"])
 @pytest.mark.parametrize("covariance", ["sample", "population"])
-def test_compiled_cpu_kernels_equal_the_torch_kernels(covariance):
+def test_compiled_cpu_kernels_equal_the_torch_kernels(window, covariance):
     # Odd sizes, flat and noisy frames, an identical pair and the largest differences.
     real, fake = _pair(31, 23, 50, count=5, spread=60)
     fake[1] = real[1]
     real[2], fake[2] = 0, 255
     a, b = _chw(real), _chw(fake)
-    compiled = (
-        ssim(a, b, covariance=covariance),
-        psnr(a, b),
-        l1(a, b),
-        psnr(a, b, variant="skimage"),
-    )
+    options = {"window": window, "covariance": covariance}
+    compiled = ssim(a, b, **options), psnr(a, b), l1(a, b), psnr(a, b, variant="skimage")
     with torch_kernels():
-        reference = ssim(a, b, covariance=covariance), psnr(a, b), l1(a, b)
+        reference = ssim(a, b, **options), psnr(a, b), l1(a, b)
         reference += (psnr(a, b, variant="skimage"),)
     torch.testing.assert_close(compiled[0], reference[0], rtol=0, atol=1e-13)
     for ours, theirs in zip(compiled[1:], reference[1:], strict=True):
         assert torch.equal(ours[torch.isfinite(ours)], theirs[torch.isfinite(theirs)])
-    assert compiled[0][1] == 1.0 and compiled[1][1] == 100.0
+    assert compiled[0][1] == pytest.approx(1.0, abs=1e-15) and compiled[1][1] == 100.0

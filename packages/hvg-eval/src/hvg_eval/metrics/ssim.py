@@ -9,9 +9,9 @@ moments are float64 like skimage's. float32 was measured and not used (issue 14)
 moments in float32 were up to 2e-5 off skimage (flat bright areas, where ``E[x²] − μ²``
 cancels at ~250²), and the uniform kernel's final ratio in float32 was no faster.
 
-On the CPU the DisCo (uniform7) SSIM of RGB frames runs as one compiled loop per frame
-(:func:`hvg_eval.ops.cpu_kernels.ssim_uniform7`: 0.9 vs 3.1 ms per 576² frame, same values to
-~1e-15). The torch kernels (CUDA, the Gaussian window, grey inputs) run eagerly in cache-sized
+On the CPU the SSIM of RGB frames runs as one compiled loop per frame
+(:mod:`hvg_eval.ops.cpu_kernels`; uniform7 0.9 vs 3.1 ms per 576² frame, gaussian11 2.55 vs
+7.1 ms, same values to ~1e-15). The torch kernels (CUDA, grey inputs) run eagerly in cache-sized
 strips of rows of a few frames (grey conversion fused into each strip, no per-frame Python) on
 one torch thread (:mod:`hvg_eval.ops.threads`).
 """
@@ -444,15 +444,20 @@ def ssim(
     real_u8 = real if real.dtype == torch.uint8 else to_uint8(real)
     fake_u8 = fake if fake.dtype == torch.uint8 else to_uint8(fake)
     _window_size(real_u8, window)
-    if window == "gaussian11":  # grey levels fused into the strips, like uniform7
-        return _ssim_gaussian(real_u8, fake_u8, covariance, 255.0, rgb=True)
+    sample = covariance == "sample"
     if compiled_cpu_kernels(real_u8.device):
         from hvg_eval.ops import cpu_kernels  # numba: imported and compiled on first use
 
-        sample = covariance == "sample"
+        if window == "gaussian11":
+            taps = _gaussian_tap_values()
+            return cpu_kernels.ssim_gaussian11(
+                real_u8, fake_u8, taps=taps, sample_covariance=sample, data_range=255.0
+            )
         return cpu_kernels.ssim_uniform7(
             real_u8, fake_u8, sample_covariance=sample, data_range=255.0
         )
+    if window == "gaussian11":  # grey levels fused into the strips, like uniform7
+        return _ssim_gaussian(real_u8, fake_u8, covariance, 255.0, rgb=True)
     with kernel_threads(real_u8.device):
         return _ssim_uniform_exact(real_u8, fake_u8, covariance, 255.0, rgb=True)
 
