@@ -87,3 +87,26 @@ def test_cuda_uses_the_torch_kernel_and_matches_the_cpu():
     )
     with pytest.raises(ValueError, match="runs on CPU only"):
         AnalyticRenderer(kernel="compiled")(on_cuda, cuda_cams)
+
+
+def test_kernels_compile_uncached_with_a_warning_where_no_cache_can_be_written(monkeypatch):
+    import hvg_bonemap.renderers._numba as helper
+
+    numba_njit = helper.njit
+
+    def njit(*, cache=False, **options):
+        if cache:  # what numba raises when no cache directory is writable
+            raise RuntimeError("cannot cache function 'f': no locator available for file 'f.py'")
+        return numba_njit(**options)
+
+    monkeypatch.setattr(helper, "njit", njit)
+    with pytest.warns(RuntimeWarning, match="NUMBA_CACHE_DIR"):
+        add_one = helper.cpu_kernel()(lambda x: x + 1)
+    assert add_one(1) == 2
+
+    def broken(*, cache=False, **options):
+        raise RuntimeError("something else")
+
+    monkeypatch.setattr(helper, "njit", broken)
+    with pytest.raises(RuntimeError, match="something else"):
+        helper.cpu_kernel()(lambda x: x + 1)

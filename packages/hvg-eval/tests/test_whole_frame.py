@@ -56,3 +56,19 @@ def test_float_frames_are_quantised_like_the_eager_kernels():
     torch.testing.assert_close(
         psnr_whole_frames(real_f, fake_f), psnr(real, fake), rtol=0, atol=1e-12
     )
+
+
+def test_cpu_kernels_compile_uncached_with_a_warning_where_no_cache_can_be_written(monkeypatch):
+    import hvg_eval.ops._numba as helper
+
+    numba_njit = helper.njit
+
+    def njit(*, cache=False, **options):
+        if cache:  # what numba raises when no cache directory is writable
+            raise RuntimeError("cannot cache function 'f': no locator available for file 'f.py'")
+        return numba_njit(**options)
+
+    monkeypatch.setattr(helper, "njit", njit)
+    with pytest.warns(RuntimeWarning, match="NUMBA_CACHE_DIR"):
+        add_one = helper.cpu_kernel()(lambda x: x + 1)
+    assert add_one(1) == 2

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from numba import njit
+
+from hvg_bonemap.renderers._numba import cpu_kernel
 
 _f32 = np.float32
 
@@ -52,7 +53,7 @@ def render_rows(rows: dict[str, torch.Tensor], depth, normal, index, mask) -> No
     )
 
 
-@njit(cache=True, nogil=True)
+@cpu_kernel()
 def _render_spans(count, pixel, row_start, consts, shading, ellipsoid, depth, normal, index, mask):
     """Clears each item's maps and writes its spans (see the module docstring).
 
@@ -97,7 +98,7 @@ def _render_spans(count, pixel, row_start, consts, shading, ellipsoid, depth, no
         first = last
 
 
-@njit(cache=True, nogil=True, inline="always")
+@cpu_kernel(inline="always")
 def _depth_test(count, pixel, consts, depth, index, first, last, offset):
     """Nearest camera-space ``z`` per pixel of spans ``first..last-1``; marks the winner."""
     for s in range(first, last):
@@ -119,7 +120,7 @@ def _depth_test(count, pixel, consts, depth, index, first, last, offset):
                         index[p] = mark
 
 
-@njit(cache=True, nogil=True, inline="always")
+@cpu_kernel(inline="always")
 def _shade(
     count, pixel, row_start, shading, ellipsoid, depth, normal, index, mask, first, last, offset
 ):

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from numba import njit
+
+from hvg_eval.ops._numba import cpu_kernel
 
 # OpenCV's COLOR_RGB2GRAY for uint8 (15-bit fixed point; see hvg_eval.ops.grayscale).
 _R, _G, _B, _ROUND, _SHIFT = 9798, 19235, 3735, 16384, 15
@@ -88,7 +89,7 @@ def _frames(images: torch.Tensor) -> np.ndarray:
     return images.contiguous().numpy()
 
 
-@njit(cache=True, nogil=True)
+@cpu_kernel()
 def _difference_sums(real, fake, squared):
     frames, count = real.shape
     out = np.empty(frames, np.float64)
@@ -101,7 +102,7 @@ def _difference_sums(real, fake, squared):
     return out
 
 
-@njit(cache=True, nogil=True, inline="always")
+@cpu_kernel(inline="always")
 def _grey(rgb, out):
     """OpenCV grey levels of one uint8 ``(3, H, W)`` frame into ``(H, W)`` (int64 or float64)."""
     _, height, width = rgb.shape
@@ -116,7 +117,7 @@ def _grey(rgb, out):
             out[i, j] = level >> _SHIFT
 
 
-@njit(cache=True, nogil=True)
+@cpu_kernel()
 def _ssim_uniform7(real, fake, c1, c2):
     """Per frame: running 7×7 window sums (exact), skimage's ratio per pixel, mean of the map.
 
@@ -177,7 +178,7 @@ def _ssim_uniform7(real, fake, c1, c2):
     return out
 
 
-@njit(cache=True, nogil=True)
+@cpu_kernel()
 def _ssim_gaussian(real, fake, taps, norm, c1, c2):
     """Per frame: separable Gaussian moments in float64, skimage's ratio, mean of the map.
 
