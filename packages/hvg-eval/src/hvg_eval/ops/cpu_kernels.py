@@ -7,7 +7,8 @@ of ~30 tensor passes over cache-sized strips; on one core they cost ~3.1 ms (SSI
 same integers as the torch kernel and the same float64 products and ratio per pixel; the
 frame's mean differs from the torch kernel's only in the order of the float64 additions
 (~1e-15). The Gaussian window (protocol ``clean``) filters the four float64 moments one output
-row at a time (2.55 vs 7.1 ms per frame for the torch kernel). CPU tensors only: the torch kernels remain the CUDA path, and the tests compare both.
+row at a time (2.55 vs 7.1 ms per frame for the torch kernel). CPU tensors only: the torch
+kernels remain the CUDA path, and the tests compare both.
 
 Compiled on first use and cached beside this module (``NUMBA_CACHE_DIR`` overrides).
 """
