@@ -3,8 +3,9 @@
 The README's command is run through the console script with a RELATIVE ``--out`` from a fresh
 working directory (the Ray render workers used to resolve it against their own directory).
 The learning signal is asserted in a weak but non-trivial form: the VAE's training loss falls
-and it reconstructs a subject it never saw at ≥ 17 dB (2 dB above a flat background image), and the trained denoiser's loss on a
-fixed set of held-out draws is below the loss of predicting zero.
+and it reconstructs a subject it never saw at ≥ 17 dB (2 dB above a flat background image),
+and the trained denoiser's loss on a fixed set of held-out draws is below the loss of
+predicting zero.
 """
 
 from __future__ import annotations

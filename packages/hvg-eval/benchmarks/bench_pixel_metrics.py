@@ -13,8 +13,9 @@ against 1.53-1.64 s for skimage, 15.9-16.6x wall and 16.5-17.0x CPU, and 4.0x th
 (forced on the CPU in the same run; they stay the CUDA path). ``--compile`` now compiles
 whole-frame expressions (``hvg_eval.metrics.whole_frame``; the strip kernels broke dynamo's graph
 and ran 0.4x skimage compiled): 5.3-6.0x. Gaussian SSIM as a compiled loop too: 0.255-0.268 s,
-6.9-7.3x settled skimage and 2.7-2.8x the torch kernels (2.5-2.6x skimage). Load 0.6-1.1. The earlier rounds' notes follow; their ratios are against skimage in
-whichever allocator state the process was in.
+6.9-7.3x settled skimage and 2.7-2.8x the torch kernels (2.5-2.6x skimage). Load 0.6-1.1.
+The earlier rounds' notes follow; their ratios are against skimage in whichever allocator state
+the process was in.
 
 The alternative is DisCo's evaluation loop (``tool/metrics/ssim_l1_lpips_psnr.py``): per frame,
 OpenCV grey + ``skimage.metrics.structural_similarity``, and numpy PSNR and L1. Values must be
@@ -76,6 +77,7 @@ import math
 import os
 import statistics
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -117,10 +119,12 @@ def settled_allocator():
     """
     mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
     if mallopt is None:
-        return "default (no glibc mallopt)"
+        warnings.warn(
+            "no glibc mallopt: skimage is timed in whatever allocator state it finds", stacklevel=1
+        )
+        return
     m_trim_threshold, m_mmap_threshold = -1, -3
     assert mallopt(m_trim_threshold, 1 << 30) == 1 and mallopt(m_mmap_threshold, 1 << 25) == 1
-    return "glibc: trim 1 GiB, mmap 32 MiB"
 
 
 @pytest.fixture

@@ -23,14 +23,14 @@ mask maps are cleared just before its hits are scattered, while they are in cach
 
 Two kernels do the per-pixel stage after the shared float64 set-up: on CPU one compiled loop
 (:mod:`hvg_bonemap.renderers._cpu_kernel`, numba) evaluates each span pixel once in registers
-(0.64 vs 1.31 ms per 576² view, walking body, 8 views, one core, same run); on CUDA (or with
+(0.68 vs 1.47 ms per 576² view, walking body, 8 views, one core, same run); on CUDA (or with
 ``kernel="torch"``) the torch kernel described above runs. Both use the same float32
 formulas; they differ only where rounding decides a boundary pixel.
 
-Measured on one CPU thread for the torch kernel (issue 14): a bool tensor fed to ``torch.where``, ``masked_fill`` or
-a float cast, ``sqrt`` of zeros or negatives, int64 scatters into a frame-sized buffer and
-arithmetic on strided columns each cost 3-45x a plain float op on the same elements; the
-kernels below avoid them on per-pixel arrays.
+Measured on one CPU thread for the torch kernel (issue 14): a bool tensor fed to
+``torch.where``, ``masked_fill`` or a float cast, ``sqrt`` of zeros or negatives, int64
+scatters into a frame-sized buffer and arithmetic on strided columns each cost 3-45x a plain
+float op on the same elements; the torch kernel avoids them on per-pixel arrays.
 
 Ellipsoids containing the camera centre, and ellipsoids entirely behind it, are not drawn;
 ellipsoids cut by the camera plane are handled exactly (full rows, per-pixel root sign).
@@ -62,7 +62,7 @@ class AnalyticRenderer:
             operations over a flat candidate list; CPU and CUDA) or ``"auto"`` (default:
             compiled on CPU, torch on CUDA). Both share the float64 set-up and the float32
             formulas; their outputs differ only where float32 rounding decides a boundary
-            pixel. Measured on one core, walking body, 8 views 576²: 0.8 vs 1.4 ms/view.
+            pixel. Measured on one core, walking body, 8 views 576²: 0.68 vs 1.47 ms/view.
         max_pairs: Upper bound on (pixel, ellipsoid) candidates evaluated at once by the torch
             kernel; bounds its temporary memory (about 60 bytes per candidate).
         max_buffer_pixels: Upper bound on items x H x W resolved at once (12 items of 576²

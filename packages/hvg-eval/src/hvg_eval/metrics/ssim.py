@@ -26,7 +26,6 @@ import torch
 from hvg_core.errors import InputError
 
 from hvg_eval.metrics.base import PairedFrameMetric, to_uint8
-from hvg_eval.metrics.whole_frame import ssim_whole_frames
 from hvg_eval.ops.grayscale import gray_levels_into
 from hvg_eval.ops.kernel_choice import compiled_cpu_kernels
 from hvg_eval.ops.scratch import scratch
@@ -483,6 +482,8 @@ class SSIM(PairedFrameMetric):
         :func:`~hvg_eval.metrics.whole_frame.ssim_whole_frames`: the eager kernel breaks
         dynamo's graph.
         """
+        from hvg_eval.metrics.whole_frame import ssim_whole_frames  # it builds on this module
+
         return functools.partial(
             ssim_whole_frames,
             window=self.protocol.ssim_window,

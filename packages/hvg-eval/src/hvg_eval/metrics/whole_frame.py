@@ -11,15 +11,11 @@ same float64 products and ratio), and ``tests/test_whole_frame.py`` checks that 
 
 from __future__ import annotations
 
-import functools
-
 import torch
 
 from hvg_eval.metrics.base import to_uint8
+from hvg_eval.metrics.ssim import _K1, _K2, _box_sum, _gaussian_tap_values
 from hvg_eval.ops.grayscale import gray_levels
-
-_K1, _K2 = 0.01, 0.03
-_SIGMA, _TRUNCATE = 1.5, 3.5
 
 
 def _as_uint8(images: torch.Tensor) -> torch.Tensor:
@@ -58,15 +54,6 @@ def l1_whole_frames(
     return mae / (height * width)
 
 
-@functools.lru_cache(maxsize=1)
-def _gaussian_taps() -> tuple[float, ...]:
-    # scipy.ndimage.gaussian_filter1d's kernel: radius int(truncate*sigma + 0.5), normalised.
-    radius = int(_TRUNCATE * _SIGMA + 0.5)
-    x = torch.arange(-radius, radius + 1, dtype=torch.float64)
-    taps = torch.exp(-0.5 / (_SIGMA * _SIGMA) * x * x)
-    return tuple((taps / taps.sum()).tolist())
-
-
 def _filter_valid(maps: torch.Tensor, taps: tuple[float, ...]) -> torch.Tensor:
     """Separable 'valid' filter of ``(..., H, W)``: rows, then columns, by shifted adds."""
     size = len(taps)
@@ -77,18 +64,6 @@ def _filter_valid(maps: torch.Tensor, taps: tuple[float, ...]) -> torch.Tensor:
     out = taps[0] * rows[..., : width - size + 1]
     for k in range(1, size):
         out = out + taps[k] * rows[..., k : width - size + 1 + k]
-    return out
-
-
-def _box_sums(maps: torch.Tensor, size: int) -> torch.Tensor:
-    """Sums over every ``size×size`` window ('valid' region) by shifted adds."""
-    height, width = maps.shape[-2:]
-    rows = maps[..., : height - size + 1, :]
-    for k in range(1, size):
-        rows = rows + maps[..., k : height - size + 1 + k, :]
-    out = rows[..., : width - size + 1]
-    for k in range(1, size):
-        out = out + rows[..., k : width - size + 1 + k]
     return out
 
 
@@ -115,7 +90,7 @@ def ssim_whole_frames(
     maps = torch.stack([x, y, x * x + y * y, x * y])  # (4, N, H, W)
     c1, c2 = (_K1 * 255.0) ** 2, (_K2 * 255.0) ** 2
     if window == "gaussian11":
-        ux, uy, squares, cross = _filter_valid(maps, _gaussian_taps()).unbind(0)
+        ux, uy, squares, cross = _filter_valid(maps, _gaussian_tap_values()).unbind(0)
         points = 11 * 11
         norm = points / (points - 1) if covariance == "sample" else 1.0
         product, norms = ux * uy, ux * ux + uy * uy
@@ -125,7 +100,7 @@ def ssim_whole_frames(
         # Window sums of grey levels are integers (exact in float64); skimage's terms
         # multiplied through by 49² (and 49²/norm) stay integers, as in the eager kernel.
         points = 49
-        sx, sy, squares, cross = _box_sums(maps, 7).unbind(0)
+        sx, sy, squares, cross = _box_sum(maps, 7).unbind(0)
         product, norms = sx * sy, sx * sx + sy * sy
         scale = points * (points - 1) if covariance == "sample" else points * points
         numerator = (2 * product + c1 * points * points) * (

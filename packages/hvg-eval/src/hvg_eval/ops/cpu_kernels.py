@@ -19,9 +19,7 @@ import numpy as np
 import torch
 
 from hvg_eval.ops._numba import cpu_kernel
-
-# OpenCV's COLOR_RGB2GRAY for uint8 (15-bit fixed point; see hvg_eval.ops.grayscale).
-_R, _G, _B, _ROUND, _SHIFT = 9798, 19235, 3735, 16384, 15
+from hvg_eval.ops.grayscale import _B, _G, _R, _ROUND, _SHIFT  # OpenCV's fixed-point weights
 
 
 def ssim_uniform7(
