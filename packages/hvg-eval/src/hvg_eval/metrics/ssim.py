@@ -26,38 +26,23 @@ import torch
 from hvg_core.errors import InputError
 
 from hvg_eval.metrics.base import PairedFrameMetric, to_uint8
+from hvg_eval.metrics.whole_frame import ssim_whole_frames
 from hvg_eval.ops.grayscale import gray_levels_into
 from hvg_eval.ops.kernel_choice import compiled_cpu_kernels
 from hvg_eval.ops.scratch import scratch
+from hvg_eval.ops.ssim_window import (
+    K1,
+    K2,
+    SIGMA,
+    TRUNCATE,
+    box_sum,
+    gaussian_tap_values,
+    gaussian_taps,
+)
 from hvg_eval.ops.threads import kernel_threads
 
-_K1, _K2 = 0.01, 0.03
-_SIGMA, _TRUNCATE = 1.5, 3.5
 _PIXELS_PER_PASS = 40_000  # per strip of the uniform7 kernel: 2 frames × 34 rows at 576²
 _GAUSSIAN_PIXELS_PER_PASS = 36_864  # per strip of the gaussian11 kernel: 2 frames × 32 rows
-
-
-def _gaussian_taps(sigma: float, truncate: float, dtype: torch.dtype) -> torch.Tensor:
-    # scipy.ndimage.gaussian_filter1d's kernel: radius int(truncate*sigma + 0.5), normalised.
-    radius = int(truncate * sigma + 0.5)
-    x = torch.arange(-radius, radius + 1, dtype=dtype)
-    taps = torch.exp(-0.5 / (sigma * sigma) * x * x)
-    return taps / taps.sum()
-
-
-def _box_sum(maps: torch.Tensor, size: int) -> torch.Tensor:
-    """Sums over every ``size×size`` window ('valid' region) by shifted adds.
-
-    Integer inputs keep the sums exact; shifted adds beat ``cumsum`` and ``avg_pool2d`` here.
-    """
-    height, width = maps.shape[-2:]
-    rows = maps[..., : height - size + 1, :] + maps[..., 1 : height - size + 2, :]
-    for shift in range(2, size):
-        rows += maps[..., shift : height - size + 1 + shift, :]
-    out = rows[..., : width - size + 1] + rows[..., 1 : width - size + 2]
-    for shift in range(2, size):
-        out += rows[..., shift : width - size + 1 + shift]
-    return out
 
 
 def _box_sum7(maps: torch.Tensor) -> torch.Tensor:
@@ -129,9 +114,9 @@ def _ssim_row_sums(
     norms = sx.mul_(sx).addcmul_(sy, sy)
     covariance_term = cross.mul_(2 * points).sub_(product, alpha=2)
     variance_term = squares.mul_(points).sub_(norms)
-    c1 = (_K1 * data_range) ** 2 * points * points
+    c1 = (K1 * data_range) ** 2 * points * points
     scale = points * (points - 1) if covariance == "sample" else points * points
-    c2 = (_K2 * data_range) ** 2 * scale
+    c2 = (K2 * data_range) ** 2 * scale
     # float64 like skimage: only the final products and the ratio round (~1e-16 relative).
     terms = scratch("ssim.terms", (4, *shape), torch.float64, device)
     numerator, covariance_f, denominator, variance_f = terms.unbind(0)
@@ -221,12 +206,6 @@ def _ssim_uniform_exact(
     return _ssim_in_strips(real, fake, row_sums, 7, (_PIXELS_PER_PASS, 32))
 
 
-@functools.lru_cache(maxsize=1)
-def _gaussian_tap_values() -> tuple[float, ...]:
-    """The 11 float64 Gaussian taps as Python floats (the ``alpha`` of the shifted adds)."""
-    return tuple(_gaussian_taps(_SIGMA, _TRUNCATE, torch.float64).tolist())
-
-
 @functools.lru_cache(maxsize=8)
 def _gaussian_band(rows: int) -> torch.Tensor:
     """float64 ``(rows, rows + 10)``: row ``r`` holds the 11 Gaussian taps from column ``r``.
@@ -234,7 +213,7 @@ def _gaussian_band(rows: int) -> torch.Tensor:
     ``band @ maps`` is the vertical 'valid' Gaussian filter of ``rows + 10`` input rows as one
     matrix product (BLAS: ~2× faster than 11 shifted adds on the target CPU, measured).
     """
-    taps = _gaussian_taps(_SIGMA, _TRUNCATE, torch.float64)
+    taps = gaussian_taps(torch.float64)
     size = taps.numel()
     band = torch.zeros(rows, rows + size - 1, dtype=torch.float64)
     for row in range(rows):
@@ -255,7 +234,7 @@ def _gaussian_moments(maps: torch.Tensor) -> torch.Tensor:
         float64 ``(C, N, R, W - 10)``, a view into a scratch buffer (valid until the next call).
     """
     channels, frames, height, width = maps.shape
-    taps = _gaussian_tap_values()
+    taps = gaussian_tap_values()
     size = len(taps)
     rows_out, cols_out = height - size + 1, width - size + 1
     band = _gaussian_band(rows_out).to(maps.device)
@@ -306,8 +285,8 @@ def _ssim_gaussian_row_sums(
     ux, uy, squares, cross = _gaussian_moments(maps).unbind(0)
     points = 11 * 11
     norm = points / (points - 1) if covariance == "sample" else 1.0
-    c1 = (_K1 * data_range) ** 2
-    c2 = (_K2 * data_range) ** 2
+    c1 = (K1 * data_range) ** 2
+    c2 = (K2 * data_range) ** 2
     shape = ux.shape
     product = torch.mul(ux, uy, out=scratch("ssim.gauss_product", shape, torch.float64, device))
     norms = torch.mul(ux, ux, out=scratch("ssim.gauss_norms", shape, torch.float64, device))
@@ -322,7 +301,7 @@ def _ssim_gaussian_row_sums(
 
 def _window_size(real: torch.Tensor, window: str) -> int:
     """Side of the SSIM window; raises InputError when ``(..., H, W)`` images are smaller."""
-    size = 7 if window == "uniform7" else 2 * int(_TRUNCATE * _SIGMA + 0.5) + 1
+    size = 7 if window == "uniform7" else 2 * int(TRUNCATE * SIGMA + 0.5) + 1
     if min(real.shape[-2:]) < size:
         raise InputError(
             f"SSIM needs images of at least {size}×{size}; got {tuple(real.shape[-2:])}",
@@ -371,15 +350,13 @@ def _ssim_uniform_float(
     """
     x = real.to(torch.float64).unsqueeze(1)
     y = fake.to(torch.float64).unsqueeze(1)
-    ux, uy, uxx, uyy, uxy = (_box_sum(torch.cat([x, y, x * x, y * y, x * y], 1), 7) / 49.0).unbind(
-        1
-    )
+    ux, uy, uxx, uyy, uxy = (box_sum(torch.cat([x, y, x * x, y * y, x * y], 1), 7) / 49.0).unbind(1)
     norm = 49 / 48 if covariance == "sample" else 1.0
     vx = norm * (uxx - ux * ux)
     vy = norm * (uyy - uy * uy)
     vxy = norm * (uxy - ux * uy)
-    c1 = (_K1 * data_range) ** 2
-    c2 = (_K2 * data_range) ** 2
+    c1 = (K1 * data_range) ** 2
+    c2 = (K2 * data_range) ** 2
     a1, a2 = 2 * ux * uy + c1, 2 * vxy + c2
     b1, b2 = ux**2 + uy**2 + c1, vx + vy + c2
     return ((a1 * a2) / (b1 * b2)).mean(dim=(-2, -1))
@@ -448,7 +425,7 @@ def ssim(
         from hvg_eval.ops import cpu_kernels  # numba: imported and compiled on first use
 
         if window == "gaussian11":
-            taps = _gaussian_tap_values()
+            taps = gaussian_tap_values()
             return cpu_kernels.ssim_gaussian11(
                 real_u8, fake_u8, taps=taps, sample_covariance=sample, data_range=255.0
             )
@@ -482,8 +459,6 @@ class SSIM(PairedFrameMetric):
         :func:`~hvg_eval.metrics.whole_frame.ssim_whole_frames`: the eager kernel breaks
         dynamo's graph.
         """
-        from hvg_eval.metrics.whole_frame import ssim_whole_frames  # it builds on this module
-
         return functools.partial(
             ssim_whole_frames,
             window=self.protocol.ssim_window,
@@ -498,8 +473,8 @@ class SSIM(PairedFrameMetric):
             "window": self.protocol.ssim_window,
             "covariance": self.protocol.ssim_covariance,
             "data_range": self.protocol.ssim_data_range,
-            "K1": _K1,
-            "K2": _K2,
+            "K1": K1,
+            "K2": K2,
             "border": "cropped by the window radius",
         }
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 import torch
 
 from hvg_eval.metrics.base import to_uint8
-from hvg_eval.metrics.ssim import _K1, _K2, _box_sum, _gaussian_tap_values
 from hvg_eval.ops.grayscale import gray_levels
+from hvg_eval.ops.ssim_window import K1, K2, box_sum, gaussian_tap_values
 
 
 def _as_uint8(images: torch.Tensor) -> torch.Tensor:
@@ -88,9 +88,9 @@ def ssim_whole_frames(
     x = gray_levels(_as_uint8(real), torch.float64)
     y = gray_levels(_as_uint8(fake), torch.float64)
     maps = torch.stack([x, y, x * x + y * y, x * y])  # (4, N, H, W)
-    c1, c2 = (_K1 * 255.0) ** 2, (_K2 * 255.0) ** 2
+    c1, c2 = (K1 * 255.0) ** 2, (K2 * 255.0) ** 2
     if window == "gaussian11":
-        ux, uy, squares, cross = _filter_valid(maps, _gaussian_tap_values()).unbind(0)
+        ux, uy, squares, cross = _filter_valid(maps, gaussian_tap_values()).unbind(0)
         points = 11 * 11
         norm = points / (points - 1) if covariance == "sample" else 1.0
         product, norms = ux * uy, ux * ux + uy * uy
@@ -100,7 +100,7 @@ def ssim_whole_frames(
         # Window sums of grey levels are integers (exact in float64); skimage's terms
         # multiplied through by 49² (and 49²/norm) stay integers, as in the eager kernel.
         points = 49
-        sx, sy, squares, cross = _box_sum(maps, 7).unbind(0)
+        sx, sy, squares, cross = box_sum(maps, 7).unbind(0)
         product, norms = sx * sy, sx * sx + sy * sy
         scale = points * (points - 1) if covariance == "sample" else points * points
         numerator = (2 * product + c1 * points * points) * (
